@@ -1,0 +1,72 @@
+package validate
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Problem is one semantic error found in a spec.
+type Problem struct {
+	// Field is the path of the offending value, e.g. "spec.http[0].match[1].uri.regex".
+	// Map entries are addressed by key: "spec.http[0].headers.request.set[:path]".
+	Field string
+	// Reason is a short CamelCase word naming the broken rule, e.g. "InvalidRegex".
+	Reason string
+	// Message says what is wrong in words a user can act on.
+	Message string
+}
+
+// String renders the problem as "field: message (Reason)".
+func (p Problem) String() string {
+	return fmt.Sprintf("%s: %s (%s)", p.Field, p.Message, p.Reason)
+}
+
+// Reasons reported by this package. Each names one rule of the package doc.
+const (
+	ReasonInvalidRegex             = "InvalidRegex"
+	ReasonRegexTooLong             = "RegexTooLong"
+	ReasonInvalidRetryOn           = "InvalidRetryOn"
+	ReasonNotPrime                 = "NotPrime"
+	ReasonInvalidHeaderName        = "InvalidHeaderName"
+	ReasonForbiddenHeader          = "ForbiddenHeader"
+	ReasonInvalidHeaderValue       = "InvalidHeaderValue"
+	ReasonAuthorityRewriteConflict = "AuthorityRewriteConflict"
+	ReasonJWTClaimRouteOnMesh      = "JWTClaimRouteOnMesh"
+	ReasonInvalidHost              = "InvalidHost"
+	ReasonWildcardHostOnMesh       = "WildcardHostOnMesh"
+	ReasonDuplicateHost            = "DuplicateHost"
+	ReasonInvalidSNIHost           = "InvalidSNIHost"
+	ReasonSNIHostNotInHosts        = "SNIHostNotInHosts"
+	ReasonInvalidGatewayHost       = "InvalidGatewayHost"
+	ReasonInvalidGatewayName       = "InvalidGatewayName"
+	ReasonInvalidExportTo          = "InvalidExportTo"
+	ReasonDuplicateExportTo        = "DuplicateExportTo"
+	ReasonExportToPublicMixed      = "ExportToPublicMixed"
+	ReasonExportToWithSelector     = "ExportToWithWorkloadSelector"
+	ReasonInvalidLabel             = "InvalidLabel"
+	ReasonInvalidNamespace         = "InvalidNamespace"
+	ReasonInvalidSubnet            = "InvalidSubnet"
+	ReasonInvalidBind              = "InvalidBind"
+	ReasonInvalidLocalityWeight    = "InvalidLocalityWeight"
+	ReasonInvalidLocality          = "InvalidLocality"
+	ReasonInvalidLocalityFailover  = "InvalidLocalityFailover"
+	ReasonLocalityConflict         = "LocalityConflict"
+	ReasonDuplicateCookieAttribute = "DuplicateCookieAttribute"
+	ReasonDurationPrecision        = "DurationPrecision"
+	ReasonInvalidDuration          = "InvalidDuration"
+	ReasonInvalidTunnelHost        = "InvalidTunnelHost"
+	ReasonInvalidCredentialName    = "InvalidCredentialName"
+	ReasonDelegateHasGateways      = "DelegateHasGateways"
+	ReasonDelegateHasTLSOrTCP      = "DelegateHasTLSOrTCP"
+	ReasonNestedDelegate           = "NestedDelegate"
+	ReasonDelegateHasHosts         = "DelegateHasHosts"
+	ReasonDelegateNotExported      = "DelegateNotExported"
+)
+
+// problems collects Problems in the order the walkers find them.
+type problems []Problem
+
+func (ps *problems) add(p *field.Path, reason, format string, args ...any) {
+	*ps = append(*ps, Problem{Field: p.String(), Reason: reason, Message: fmt.Sprintf(format, args...)})
+}

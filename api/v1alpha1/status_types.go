@@ -1,0 +1,94 @@
+/*
+Copyright 2026 The Mizzen Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// VirtualServiceStatus is what Mizzen observed about a VirtualService and how far its routing
+// has been rolled out to the proxies.
+type VirtualServiceStatus struct {
+	// ObservedGeneration is the metadata.generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions are Accepted, ResolvedRefs, Progressing and Ready (see conditions.go); each is
+	// stamped with the generation it describes.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Canary reports the weights being rolled out and the proxies that carry them.
+	// +optional
+	Canary *CanaryStatus `json:"canary,omitempty"`
+}
+
+// CanaryStatus reports a weight split and its rollout.
+type CanaryStatus struct {
+	// Weights maps each destination, written host:subset (or host when no subset), to the
+	// weight it receives.
+	// +optional
+	Weights map[string]int32 `json:"weights,omitempty"`
+	// WeightsSummary is Weights in one sorted line, such as "reviews:v1=90 reviews:v2=10".
+	// +optional
+	WeightsSummary string `json:"weightsSummary,omitempty"`
+	// Proxies counts the targeted proxies and those carrying this generation's config.
+	// +optional
+	Proxies ProxyCounts `json:"proxies,omitempty"`
+	// UpdatedSummary is Proxies as "updated/total", such as "7/12".
+	// +optional
+	UpdatedSummary string `json:"updatedSummary,omitempty"`
+}
+
+// ProxyCounts counts proxies.
+type ProxyCounts struct {
+	// Total is the number of proxies the resource targets.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Total int32 `json:"total"`
+	// Updated is the number of those carrying the current generation's config.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Updated int32 `json:"updated"`
+}
+
+// DestinationRuleStatus is what Mizzen observed about a DestinationRule.
+type DestinationRuleStatus struct {
+	// ObservedGeneration is the metadata.generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions are Accepted, ResolvedRefs, Progressing and Ready.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// GatewayStatus is what Mizzen observed about a Gateway.
+type GatewayStatus struct {
+	// ObservedGeneration is the metadata.generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions are Accepted, ResolvedRefs, Progressing and Ready.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}

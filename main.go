@@ -1,0 +1,182 @@
+/*
+Copyright 2026 The Mizzen Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command manager runs Mizzen's control plane: the reconcilers that turn VirtualServices,
+// DestinationRules and Gateways into each meshed pod's Envoy config and identity certificate.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
+)
+
+// newScheme registers every kind the manager reads or writes.
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(networkingv1alpha1.AddToScheme(s))
+	utilruntime.Must(certmanagerv1.AddToScheme(s))
+	return s
+}
+
+// options are the manager's command-line settings, named and defaulted as kubebuilder's are.
+type options struct {
+	metricsAddr          string
+	secureMetrics        bool
+	metricsCertPath      string
+	webhookCertPath      string
+	probeAddr            string
+	enableLeaderElection bool
+	enableHTTP2          bool
+	enableWebhooks       bool
+	zap                  zap.Options
+}
+
+func parseFlags(args []string) (*options, error) {
+	o := &options{zap: zap.Options{Development: false}}
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", "0",
+		"The address the metrics endpoint binds to: :8443 for HTTPS, :8080 for HTTP, 0 to disable it.")
+	fs.BoolVar(&o.secureMetrics, "metrics-secure", true,
+		"Serve metrics over HTTPS behind Kubernetes authentication and authorization.")
+	fs.StringVar(&o.metricsCertPath, "metrics-cert-path", "",
+		"Directory holding tls.crt and tls.key for the metrics server; empty uses a self-signed certificate.")
+	fs.StringVar(&o.webhookCertPath, "webhook-cert-path", "",
+		"Directory holding tls.crt and tls.key for the webhook server; empty uses controller-runtime's default.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the health and readiness probes bind to.")
+	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false,
+		"Elect a leader so that only one replica of the manager reconciles at a time.")
+	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
+		"Serve HTTP/2 on the metrics and webhook servers (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
+	o.zap.BindFlags(fs)
+	// --kubeconfig is registered on the global flag set by controller-runtime's config package.
+	if kc := flag.CommandLine.Lookup("kubeconfig"); kc != nil {
+		fs.Var(kc.Value, kc.Name, kc.Usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	// As kubebuilder does: ENABLE_WEBHOOKS=false runs the manager without serving webhooks.
+	o.enableWebhooks = os.Getenv("ENABLE_WEBHOOKS") != "false"
+	return o, nil
+}
+
+func main() {
+	opts, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		os.Exit(2)
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		ctrl.Log.WithName("setup").Error(err, "loading kubeconfig")
+		os.Exit(1)
+	}
+	if err := run(ctrl.SetupSignalHandler(), cfg, opts); err != nil {
+		ctrl.Log.WithName("setup").Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+// run builds the manager from opts and blocks until ctx ends or the manager fails.
+func run(ctx context.Context, cfg *rest.Config, opts *options) error {
+	log := ctrl.Log.WithName("setup")
+
+	var tlsOpts []func(*tls.Config)
+	if !opts.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+
+	var watchers []*certwatcher.CertWatcher
+	webhookOpts := webhook.Options{TLSOpts: tlsOpts}
+	if opts.webhookCertPath != "" {
+		w, err := certwatcher.New(filepath.Join(opts.webhookCertPath, "tls.crt"), filepath.Join(opts.webhookCertPath, "tls.key"))
+		if err != nil {
+			return fmt.Errorf("watching webhook certificate in %s: %w", opts.webhookCertPath, err)
+		}
+		watchers = append(watchers, w)
+		webhookOpts.TLSOpts = append(webhookOpts.TLSOpts, func(c *tls.Config) { c.GetCertificate = w.GetCertificate })
+	}
+
+	metricsOpts := metricsserver.Options{
+		BindAddress:   opts.metricsAddr,
+		SecureServing: opts.secureMetrics,
+		TLSOpts:       tlsOpts,
+	}
+	if opts.secureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	if opts.metricsCertPath != "" {
+		w, err := certwatcher.New(filepath.Join(opts.metricsCertPath, "tls.crt"), filepath.Join(opts.metricsCertPath, "tls.key"))
+		if err != nil {
+			return fmt.Errorf("watching metrics certificate in %s: %w", opts.metricsCertPath, err)
+		}
+		watchers = append(watchers, w)
+		metricsOpts.TLSOpts = append(metricsOpts.TLSOpts, func(c *tls.Config) { c.GetCertificate = w.GetCertificate })
+	}
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 newScheme(),
+		Metrics:                metricsOpts,
+		WebhookServer:          webhook.NewServer(webhookOpts),
+		HealthProbeBindAddress: opts.probeAddr,
+		LeaderElection:         opts.enableLeaderElection,
+		LeaderElectionID:       "mizzen.networking.mizzen.dev",
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	for _, w := range watchers {
+		if err := mgr.Add(w); err != nil {
+			return fmt.Errorf("adding certificate watcher: %w", err)
+		}
+	}
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding readiness check: %w", err)
+	}
+	log.Info("starting manager", "webhooks", opts.enableWebhooks, "leaderElection", opts.enableLeaderElection)
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("running manager: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/mizzen-mesh/mizzen/test/testenv"
+)
+
+func TestManager(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Manager")
+}
+
+var (
+	env *envtest.Environment
+	cfg *rest.Config
+)
+
+var _ = BeforeSuite(func() {
+	var err error
+	env, cfg, err = testenv.Start(testenv.Options{})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { Expect(env.Stop()).To(Succeed()) })
+})
+
+// freeAddr returns a loopback address with a port nobody listens on right now.
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer l.Close()
+	return l.Addr().String()
+}
+
+var _ = Describe("flags", func() {
+	It("defaults as kubebuilder does: metrics off and secure, probes on :8081, no leader election", func() {
+		o, err := parseFlags(nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(o.metricsAddr).To(Equal("0"))
+		Expect(o.secureMetrics).To(BeTrue())
+		Expect(o.probeAddr).To(Equal(":8081"))
+		Expect(o.enableLeaderElection).To(BeFalse())
+		Expect(o.enableHTTP2).To(BeFalse())
+		Expect(o.enableWebhooks).To(BeTrue())
+	})
+
+	It("turns webhooks off with ENABLE_WEBHOOKS=false and takes the standard flags", func() {
+		GinkgoT().Setenv("ENABLE_WEBHOOKS", "false")
+		o, err := parseFlags([]string{"--metrics-bind-address=:8443", "--leader-elect", "--health-probe-bind-address=:9999", "--zap-log-level=debug"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(o.enableWebhooks).To(BeFalse())
+		Expect(o.metricsAddr).To(Equal(":8443"))
+		Expect(o.enableLeaderElection).To(BeTrue())
+		Expect(o.probeAddr).To(Equal(":9999"))
+	})
+
+	It("rejects an unknown flag", func() {
+		_, err := parseFlags([]string{"--no-such-flag"})
+		Expect(err).To(MatchError(ContainSubstring("no-such-flag")))
+	})
+})
+
+var _ = Describe("the manager against a real apiserver", func() {
+	It("serves health and readiness probes and HTTP metrics, then stops when its context ends", func() {
+		GinkgoT().Setenv("ENABLE_WEBHOOKS", "false")
+		probe, metrics := freeAddr(), freeAddr()
+		opts, err := parseFlags([]string{"--health-probe-bind-address=" + probe, "--metrics-bind-address=" + metrics, "--metrics-secure=false"})
+		Expect(err).NotTo(HaveOccurred())
+
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, cfg, opts) }()
+		DeferCleanup(func() { cancel(); Eventually(done).Should(Receive(BeNil())) })
+
+		for _, url := range []string{"http://" + probe + "/healthz", "http://" + probe + "/readyz", "http://" + metrics + "/metrics"} {
+			Eventually(func() (int, error) {
+				resp, err := http.Get(url)
+				if err != nil {
+					return 0, err
+				}
+				defer resp.Body.Close()
+				return resp.StatusCode, nil
+			}).Should(Equal(http.StatusOK), fmt.Sprintf("GET %s", url))
+		}
+	})
+})

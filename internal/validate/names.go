@@ -238,8 +238,8 @@ func checkSubnet(s string) error {
 }
 
 // checkBind: an IP address, or "unix://" followed by an absolute file path or an abstract socket
-// name "@...". portNumber is the server's port number, which must be 0 with a unix socket.
-func checkBind(bind string, portNumber int64) error {
+// name "@...". (That the port number is 0 with a unix socket is a CEL rule.)
+func checkBind(bind string) error {
 	if sock, ok := strings.CutPrefix(bind, unixBindPrefix); ok {
 		switch {
 		case sock == "":
@@ -248,13 +248,42 @@ func checkBind(bind string, portNumber int64) error {
 		case !path.IsAbs(sock) || strings.HasSuffix(sock, "/"):
 			return fmt.Errorf("%q is not an absolute path to a file", sock)
 		}
-		if portNumber != 0 {
-			return fmt.Errorf("port number must be 0 when binding to a unix socket, have %d", portNumber)
-		}
 		return nil
 	}
 	if !isIP(bind) {
 		return fmt.Errorf("%q is not a valid IP address", bind)
 	}
 	return nil
+}
+
+// hostsOverlap reports whether two host names can name the same host: equal, or a wildcard
+// ("*.example.com", "*") whose suffix the other ends with.
+func hostsOverlap(a, b string) bool {
+	aw, bw := strings.HasPrefix(a, "*"), strings.HasPrefix(b, "*")
+	switch {
+	case aw && bw:
+		if len(a) < len(b) {
+			return strings.HasSuffix(b[1:], a[1:])
+		}
+		return strings.HasSuffix(a[1:], b[1:])
+	case aw:
+		return strings.HasSuffix(b, a[1:])
+	case bw:
+		return strings.HasSuffix(a, b[1:])
+	}
+	return a == b
+}
+
+// hostWithin reports whether every name host a matches is also matched by host b.
+func hostWithin(a, b string) bool {
+	aw, bw := strings.HasPrefix(a, "*"), strings.HasPrefix(b, "*")
+	switch {
+	case aw && bw:
+		return len(a) >= len(b) && strings.HasSuffix(a[1:], b[1:])
+	case aw:
+		return false
+	case bw:
+		return strings.HasSuffix(a, b[1:])
+	}
+	return a == b
 }

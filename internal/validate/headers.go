@@ -87,11 +87,8 @@ func isAuthorityHeader(name string) bool {
 // the authority (":authority" or "Host"). The name must also be one Envoy accepts as a header key
 // (non-empty, no NUL, CR or LF).
 func checkHeaderOperationName(name string, op headerOp) (string, error) {
-	if name == "" {
-		return ReasonInvalidHeaderName, errors.New("header name cannot be empty")
-	}
-	if strings.ContainsAny(name, "\x00\r\n") {
-		return ReasonInvalidHeaderName, fmt.Errorf("header name %q holds NUL, CR or LF", name)
+	if err := checkEnvoyHeaderName(name); err != nil {
+		return ReasonInvalidHeaderName, err
 	}
 	internal := strings.HasPrefix(name, ":") || strings.EqualFold(name, "host")
 	if !internal || op == requestSetOrAdd && isAuthorityHeader(name) {
@@ -101,6 +98,18 @@ func checkHeaderOperationName(name string, op headerOp) (string, error) {
 		return ReasonForbiddenHeader, fmt.Errorf("header %q cannot be modified (rewrite the authority with a request set instead)", name)
 	}
 	return ReasonForbiddenHeader, fmt.Errorf("header %q cannot be modified: names starting with ':' are pseudo-headers", name)
+}
+
+// checkEnvoyHeaderName checks what Envoy itself demands of a header name it is given: not empty,
+// and no NUL, CR or LF.
+func checkEnvoyHeaderName(name string) error {
+	if name == "" {
+		return errors.New("header name cannot be empty")
+	}
+	if strings.ContainsAny(name, "\x00\r\n") {
+		return fmt.Errorf("header name %q holds NUL, CR or LF", name)
+	}
+	return nil
 }
 
 // checkHeaderValue checks a header value Envoy will format: no control characters other than

@@ -40,7 +40,7 @@ import "time"
 // whole milliseconds.
 // +kubebuilder:validation:MaxLength=64
 // +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1ms')",message="must be a duration of at least 1ms, such as 5s or 100ms"
-// +kubebuilder:validation:XValidation:rule="duration(self) == duration(string(duration(self).getMilliseconds()) + 'ms')",message="must be a whole number of milliseconds"
+// +kubebuilder:validation:XValidation:rule="int(duration(self)) % 1000000 == 0",message="must be a whole number of milliseconds"
 type Duration string
 
 // Parse returns the duration as a time.Duration.
@@ -92,7 +92,7 @@ type PortSelector struct {
 
 // SubsetName names a DestinationRule subset: a DNS-1123 label such as "v1" or "canary".
 // +kubebuilder:validation:MaxLength=63
-// +kubebuilder:validation:XValidation:rule="self == ” || self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="subset name must be a DNS-1123 label (lower-case letters, digits and '-')"
+// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="subset name must be a DNS-1123 label (lower-case letters, digits and '-')"
 type SubsetName string
 
 // Destination is where a route sends traffic: a service host, optionally narrowed to a subset
@@ -152,10 +152,10 @@ const (
 )
 
 // ClientTLSSettings configures TLS from a proxy to an upstream service.
-// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'MUTUAL' || (has(self.credentialName) && self.credentialName != ”) || (has(self.clientCertificate) && self.clientCertificate != ” && has(self.privateKey) && self.privateKey != ”)",message="tls mode MUTUAL needs clientCertificate and privateKey unless credentialName is set"
-// +kubebuilder:validation:XValidation:rule="!has(self.mode) || !(self.mode in ['SIMPLE', 'MUTUAL']) || !has(self.credentialName) || self.credentialName == ” || ((!has(self.clientCertificate) || self.clientCertificate == ”) && (!has(self.privateKey) || self.privateKey == ”) && (!has(self.caCertificates) || self.caCertificates == ”) && (!has(self.caCrl) || self.caCrl == ”))",message="clientCertificate, privateKey, caCertificates and caCrl may not be set together with credentialName"
-// +kubebuilder:validation:XValidation:rule="!has(self.insecureSkipVerify) || !self.insecureSkipVerify || !has(self.mode) || self.mode != 'SIMPLE' || ((!has(self.caCertificates) || self.caCertificates == ”) && (!has(self.credentialName) || self.credentialName == ”) && (!has(self.subjectAltNames) || size(self.subjectAltNames) == 0))",message="insecureSkipVerify in SIMPLE mode excludes caCertificates, credentialName and subjectAltNames"
-// +kubebuilder:validation:XValidation:rule="!has(self.insecureSkipVerify) || !self.insecureSkipVerify || !has(self.mode) || self.mode != 'MUTUAL' || ((!has(self.caCertificates) || self.caCertificates == ”) && (!has(self.subjectAltNames) || size(self.subjectAltNames) == 0))",message="insecureSkipVerify in MUTUAL mode excludes caCertificates and subjectAltNames"
+// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'MUTUAL' || (has(self.credentialName) && size(self.credentialName) > 0) || (has(self.clientCertificate) && size(self.clientCertificate) > 0 && has(self.privateKey) && size(self.privateKey) > 0)",message="tls mode MUTUAL needs clientCertificate and privateKey unless credentialName is set"
+// +kubebuilder:validation:XValidation:rule="!has(self.mode) || !(self.mode in ['SIMPLE', 'MUTUAL']) || !has(self.credentialName) || size(self.credentialName) == 0 || ((!has(self.clientCertificate) || size(self.clientCertificate) == 0) && (!has(self.privateKey) || size(self.privateKey) == 0) && (!has(self.caCertificates) || size(self.caCertificates) == 0) && (!has(self.caCrl) || size(self.caCrl) == 0))",message="clientCertificate, privateKey, caCertificates and caCrl may not be set together with credentialName"
+// +kubebuilder:validation:XValidation:rule="!has(self.insecureSkipVerify) || !self.insecureSkipVerify || !has(self.mode) || self.mode != 'SIMPLE' || ((!has(self.caCertificates) || size(self.caCertificates) == 0) && (!has(self.credentialName) || size(self.credentialName) == 0) && (!has(self.subjectAltNames) || size(self.subjectAltNames) == 0))",message="insecureSkipVerify in SIMPLE mode excludes caCertificates, credentialName and subjectAltNames"
+// +kubebuilder:validation:XValidation:rule="!has(self.insecureSkipVerify) || !self.insecureSkipVerify || !has(self.mode) || self.mode != 'MUTUAL' || ((!has(self.caCertificates) || size(self.caCertificates) == 0) && (!has(self.subjectAltNames) || size(self.subjectAltNames) == 0))",message="insecureSkipVerify in MUTUAL mode excludes caCertificates and subjectAltNames"
 type ClientTLSSettings struct {
 	// Mode selects plain text, TLS, mutual TLS with given files, or mesh mTLS.
 	// +optional

@@ -34,7 +34,7 @@ type DestinationRuleSpec struct {
 	// +optional
 	TrafficPolicy *TrafficPolicy `json:"trafficPolicy,omitempty"`
 	// Subsets names groups of the host's endpoints by label; routes address them by name.
-	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:validation:MaxItems=64
 	// +listType=map
 	// +listMapKey=name
 	// +optional
@@ -57,7 +57,7 @@ type DestinationRuleSpec struct {
 // WorkloadSelector picks workloads by label.
 type WorkloadSelector struct {
 	// MatchLabels are the labels a workload must carry; no wildcards.
-	// +kubebuilder:validation:MaxProperties=4096
+	// +kubebuilder:validation:MaxProperties=16
 	// +kubebuilder:validation:XValidation:rule="self.all(key, key.size() != 0)",message="matchLabels keys may not be empty"
 	// +kubebuilder:validation:XValidation:rule="self.all(key, !key.contains('*'))",message="matchLabels keys may not contain the wildcard *"
 	// +kubebuilder:validation:XValidation:rule="self.all(key, !self[key].contains('*'))",message="matchLabels values may not contain the wildcard *"
@@ -83,7 +83,7 @@ type TrafficPolicy struct {
 	// +optional
 	TLS *ClientTLSSettings `json:"tls,omitempty"`
 	// PortLevelSettings override the policy for single ports.
-	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:MaxItems=32
 	// +optional
 	PortLevelSettings []PortTrafficPolicy `json:"portLevelSettings,omitempty"`
 	// Tunnel wraps connections in an HTTP CONNECT or POST tunnel through a proxy.
@@ -120,7 +120,7 @@ type PortTrafficPolicy struct {
 // TunnelSettings sends upstream connections through an HTTP tunnel.
 type TunnelSettings struct {
 	// Protocol is CONNECT (default) or POST.
-	// +kubebuilder:validation:XValidation:rule="self == '' || self == 'CONNECT' || self == 'POST'",message="tunnel protocol must be CONNECT or POST"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self == 'CONNECT' || self == 'POST'",message="tunnel protocol must be CONNECT or POST"
 	// +optional
 	Protocol string `json:"protocol,omitempty"`
 	// TargetHost is the host (name or IP) the tunnel is opened to.
@@ -349,7 +349,7 @@ type TCPSettings struct {
 	// +optional
 	MaxConnectionDuration *Duration `json:"maxConnectionDuration,omitempty"`
 	// IdleTimeout closes connections idle this long; 0s never closes them.
-	// +kubebuilder:validation:XValidation:rule="duration(self) == duration('0s') || (duration(self) >= duration('1ms') && duration(self) == duration(string(duration(self).getMilliseconds()) + 'ms'))",message="idleTimeout must be 0s or a whole number of milliseconds of at least 1ms"
+	// +kubebuilder:validation:XValidation:rule="duration(self) == duration('0s') || (duration(self) >= duration('1ms') && int(duration(self)) % 1000000 == 0)",message="idleTimeout must be 0s or a whole number of milliseconds of at least 1ms"
 	// +optional
 	IdleTimeout *DurationOrZero `json:"idleTimeout,omitempty"`
 }
@@ -485,11 +485,11 @@ type OutlierDetection struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.failover) || size(self.failover) == 0 || !has(self.failoverPriority) || !self.failoverPriority.exists(p, p in ['topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'topology.istio.io/subzone'])",message="failover may not be combined with the region, zone or subzone label in failoverPriority"
 type LocalityLoadBalancerSetting struct {
 	// Distribute splits the traffic of source localities across destination localities.
-	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Distribute []LocalityDistribute `json:"distribute,omitempty"`
 	// Failover names the region to use when a region has no healthy endpoints.
-	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Failover []LocalityFailover `json:"failover,omitempty"`
 	// FailoverPriority lists labels; endpoints sharing more of them with the client are
@@ -512,21 +512,21 @@ type LocalityDistribute struct {
 	// +optional
 	From string `json:"from,omitempty"`
 	// To maps destination localities to weights that add up to 100.
-	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:MaxProperties=16
 	// +optional
 	To map[string]int64 `json:"to,omitempty"`
 }
 
 // LocalityFailover names the region that takes over for another.
-// +kubebuilder:validation:XValidation:rule="(has(self.from) ? self.from : ”) != (has(self.to) ? self.to : ”)",message="failover from and to must be different regions"
+// +kubebuilder:validation:XValidation:rule="has(self.from) != has(self.to) || (has(self.from) && self.from != self.to)",message="failover from and to must be different regions"
 // +kubebuilder:validation:XValidation:rule="(!has(self.from) || (!self.from.contains('/') && !self.from.contains('*'))) && (!has(self.to) || (!self.to.contains('/') && !self.to.contains('*')))",message="failover from and to must be plain regions, without '/' or '*'"
 type LocalityFailover struct {
 	// From is the region whose traffic fails over.
-	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:MaxLength=128
 	// +optional
 	From string `json:"from,omitempty"`
 	// To is the region that takes it.
-	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:MaxLength=128
 	// +optional
 	To string `json:"to,omitempty"`
 }

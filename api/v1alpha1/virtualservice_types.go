@@ -187,21 +187,21 @@ type HTTPMatchRequest struct {
 	// +optional
 	URI *StringMatch `json:"uri,omitempty"`
 	// Scheme matches the URI scheme.
-	// +kubebuilder:validation:XValidation:rule="!has(self.prefix) || self.prefix != ''",message="scheme: a prefix match may not be empty"
+	// +kubebuilder:validation:XValidation:rule="!has(self.prefix) || size(self.prefix) > 0",message="scheme: a prefix match may not be empty"
 	// +optional
 	Scheme *StringMatch `json:"scheme,omitempty"`
 	// Method matches the HTTP method.
-	// +kubebuilder:validation:XValidation:rule="!has(self.prefix) || self.prefix != ''",message="method: a prefix match may not be empty"
+	// +kubebuilder:validation:XValidation:rule="!has(self.prefix) || size(self.prefix) > 0",message="method: a prefix match may not be empty"
 	// +optional
 	Method *StringMatch `json:"method,omitempty"`
 	// Authority matches the Host / :authority header.
-	// +kubebuilder:validation:XValidation:rule="!has(self.prefix) || self.prefix != ''",message="authority: a prefix match may not be empty"
+	// +kubebuilder:validation:XValidation:rule="!has(self.prefix) || size(self.prefix) > 0",message="authority: a prefix match may not be empty"
 	// +optional
 	Authority *StringMatch `json:"authority,omitempty"`
 	// Headers matches request headers by lower-case name (or JWT claims in the
 	// @request.auth.claims.<name> form on gateways).
-	// +kubebuilder:validation:MaxProperties=64
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !has(self[k].prefix) || self[k].prefix != '')",message="headers: a prefix match may not be empty"
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !has(self[k].prefix) || size(self[k].prefix) > 0)",message="headers: a prefix match may not be empty"
 	// +optional
 	Headers map[string]StringMatch `json:"headers,omitempty"`
 	// Port matches the port the request arrived on.
@@ -217,8 +217,8 @@ type HTTPMatchRequest struct {
 	// +optional
 	Gateways []string `json:"gateways,omitempty"`
 	// QueryParams matches query parameters by name.
-	// +kubebuilder:validation:MaxProperties=64
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !has(self[k].prefix) || self[k].prefix != '')",message="queryParams: a prefix match may not be empty"
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !has(self[k].prefix) || size(self[k].prefix) > 0)",message="queryParams: a prefix match may not be empty"
 	// +optional
 	QueryParams map[string]StringMatch `json:"queryParams,omitempty"`
 	// IgnoreURICase makes the URI match case-insensitive.
@@ -226,13 +226,13 @@ type HTTPMatchRequest struct {
 	IgnoreURICase bool `json:"ignoreUriCase,omitempty"`
 	// WithoutHeaders matches requests that do NOT carry matching headers (regex "*" means
 	// "header present").
-	// +kubebuilder:validation:MaxProperties=64
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !has(self[k].prefix) || self[k].prefix != '')",message="withoutHeaders: a prefix match may not be empty"
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !has(self[k].prefix) || size(self[k].prefix) > 0)",message="withoutHeaders: a prefix match may not be empty"
 	// +optional
 	WithoutHeaders map[string]StringMatch `json:"withoutHeaders,omitempty"`
 	// SourceNamespace matches the namespace of the calling workload.
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:XValidation:rule="self == '' || self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="sourceNamespace must be a namespace name (DNS-1123 label)"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="sourceNamespace must be a namespace name (DNS-1123 label)"
 	// +optional
 	SourceNamespace string `json:"sourceNamespace,omitempty"`
 	// StatPrefix names this match in the proxy's route statistics.
@@ -328,7 +328,7 @@ const (
 
 // HTTPRedirect answers a request with a 3xx redirect built from the request and these fields.
 // +kubebuilder:validation:XValidation:rule="!has(self.port) || !has(self.derivePort)",message="only one of port or derivePort may be set"
-// +kubebuilder:validation:XValidation:rule="(has(self.uri) && self.uri != ”) || (has(self.authority) && self.authority != ”) || has(self.port) || has(self.derivePort) || (has(self.scheme) && self.scheme != ”)",message="redirect needs at least one of uri, authority, scheme, port or derivePort"
+// +kubebuilder:validation:XValidation:rule="(has(self.uri) && size(self.uri) > 0) || (has(self.authority) && size(self.authority) > 0) || has(self.port) || has(self.derivePort) || (has(self.scheme) && size(self.scheme) > 0)",message="redirect needs at least one of uri, authority, scheme, port or derivePort"
 type HTTPRedirect struct {
 	// URI replaces the path of the redirect location.
 	// +optional
@@ -345,7 +345,7 @@ type HTTPRedirect struct {
 	// +optional
 	DerivePort *RedirectPortSelection `json:"derivePort,omitempty"`
 	// Scheme replaces the scheme of the redirect location.
-	// +kubebuilder:validation:XValidation:rule="self == '' || self == 'http' || self == 'https'",message="redirect scheme must be http or https"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self == 'http' || self == 'https'",message="redirect scheme must be http or https"
 	// +optional
 	Scheme string `json:"scheme,omitempty"`
 	// RedirectCode is the 3xx status to answer with (default 301).
@@ -383,8 +383,8 @@ type HTTPBody struct {
 }
 
 // HTTPRewrite changes a request before it is forwarded.
-// +kubebuilder:validation:XValidation:rule="!(has(self.uri) && self.uri != ” && has(self.uriRegexRewrite))",message="only one of uri or uriRegexRewrite may be set"
-// +kubebuilder:validation:XValidation:rule="(has(self.uri) && self.uri != ”) || has(self.uriRegexRewrite) || (has(self.authority) && self.authority != ”)",message="rewrite needs at least one of uri, uriRegexRewrite or authority"
+// +kubebuilder:validation:XValidation:rule="!(has(self.uri) && size(self.uri) > 0 && has(self.uriRegexRewrite))",message="only one of uri or uriRegexRewrite may be set"
+// +kubebuilder:validation:XValidation:rule="(has(self.uri) && size(self.uri) > 0) || has(self.uriRegexRewrite) || (has(self.authority) && size(self.authority) > 0)",message="rewrite needs at least one of uri, uriRegexRewrite or authority"
 type HTTPRewrite struct {
 	// URI replaces the matched part of the path (the prefix for a prefix match, else the path).
 	// +optional
@@ -411,7 +411,7 @@ type RegexRewrite struct {
 }
 
 // HTTPRetry controls how a failed request is retried.
-// +kubebuilder:validation:XValidation:rule="(has(self.attempts) && self.attempts > 0) || (!has(self.perTryTimeout) && (!has(self.retryOn) || self.retryOn == ”) && !has(self.retryRemoteLocalities))",message="perTryTimeout, retryOn and retryRemoteLocalities need attempts above 0 (0 disables retries)"
+// +kubebuilder:validation:XValidation:rule="(has(self.attempts) && self.attempts > 0) || (!has(self.perTryTimeout) && (!has(self.retryOn) || size(self.retryOn) == 0) && !has(self.retryRemoteLocalities))",message="perTryTimeout, retryOn and retryRemoteLocalities need attempts above 0 (0 disables retries)"
 type HTTPRetry struct {
 	// Attempts is the number of retries allowed; 0 disables retrying.
 	// +kubebuilder:validation:Minimum=0
@@ -456,7 +456,7 @@ type CorsPolicy struct {
 	AllowOrigin []string `json:"allowOrigin,omitempty"`
 	// AllowOrigins lists allowed origins as string matches.
 	// +kubebuilder:validation:MaxItems=64
-	// +kubebuilder:validation:XValidation:rule="self.all(o, (has(o.exact) && o.exact != '') || (has(o.prefix) && o.prefix != '') || (has(o.regex) && o.regex != ''))",message="allowOrigins entries need a non-empty exact, prefix or regex"
+	// +kubebuilder:validation:XValidation:rule="self.all(o, (has(o.exact) && size(o.exact) > 0) || (has(o.prefix) && size(o.prefix) > 0) || (has(o.regex) && size(o.regex) > 0))",message="allowOrigins entries need a non-empty exact, prefix or regex"
 	// +optional
 	AllowOrigins []StringMatch `json:"allowOrigins,omitempty"`
 	// AllowMethods lists the methods allowed (Access-Control-Allow-Methods).
@@ -471,7 +471,7 @@ type CorsPolicy struct {
 	// +optional
 	ExposeHeaders []string `json:"exposeHeaders,omitempty"`
 	// MaxAge is how long a preflight answer may be cached, in whole seconds.
-	// +kubebuilder:validation:XValidation:rule="duration(self) == duration(string(duration(self).getSeconds()) + 's')",message="maxAge must be a whole number of seconds"
+	// +kubebuilder:validation:XValidation:rule="int(duration(self)) % 1000000000 == 0",message="maxAge must be a whole number of seconds"
 	// +optional
 	MaxAge *Duration `json:"maxAge,omitempty"`
 	// AllowCredentials says whether credentials may be sent (Access-Control-Allow-Credentials).

@@ -1,0 +1,128 @@
+package validate
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+)
+
+// istioCompat is Istio's own samples and fixtures, next to the checkout (see DESIGN.md). Tests
+// that read it skip when it is absent.
+const istioCompat = "../../../shared/compat/istio"
+
+var docSeparator = regexp.MustCompile(`(?m)^---\s*$`)
+
+// validateManifest runs the package's checks over every VirtualService, DestinationRule and
+// Gateway of a multi-document YAML file, whatever its apiVersion, and returns how many objects it
+// checked and the problems by "kind namespace/name".
+func validateManifest(t *testing.T, path string) (int, map[string][]Problem) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string][]Problem{}
+	n := 0
+	for _, doc := range docSeparator.Split(string(data), -1) {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		var head struct{ Kind string }
+		if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		var obj interface {
+			GetNamespace() string
+			GetName() string
+			SetNamespace(string)
+		}
+		var check func() []Problem
+		switch head.Kind {
+		case "VirtualService":
+			vs := &v1alpha1.VirtualService{}
+			obj, check = vs, func() []Problem { return VirtualService(vs) }
+		case "DestinationRule":
+			dr := &v1alpha1.DestinationRule{}
+			obj, check = dr, func() []Problem { return DestinationRule(dr) }
+		case "Gateway":
+			gw := &v1alpha1.Gateway{}
+			obj, check = gw, func() []Problem { return Gateway(gw) }
+		default:
+			continue
+		}
+		if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+			// A field the API types lack is the API's business, not this package's; read on.
+			t.Logf("%s: %s not read strictly: %v", path, head.Kind, err)
+			if err := yaml.Unmarshal([]byte(doc), obj); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+		if obj.GetNamespace() == "" {
+			obj.SetNamespace("default")
+		}
+		n++
+		if ps := check(); len(ps) > 0 {
+			key := head.Kind + " " + obj.GetNamespace() + "/" + obj.GetName()
+			found[key] = append(found[key], ps...)
+		}
+	}
+	return n, found
+}
+
+func yamlFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestValidSpecs: the valid specs under testdata/valid yield no problems.
+func TestValidSpecs(t *testing.T) {
+	total := 0
+	for _, f := range yamlFiles(t, "testdata/valid") {
+		n, found := validateManifest(t, f)
+		total += n
+		for obj, ps := range found {
+			t.Errorf("%s: %s: unexpected problems %v", f, obj, ps)
+		}
+	}
+	if total < 6 {
+		t.Fatalf("checked only %d objects under testdata/valid", total)
+	}
+}
+
+// TestIstioSamples: every VirtualService, DestinationRule and Gateway of Istio's samples, and
+// every DestinationRule Istio's own fixtures call valid, yields no problems.
+func TestIstioSamples(t *testing.T) {
+	if _, err := os.Stat(istioCompat); err != nil {
+		t.Skipf("Istio samples not found at %s", istioCompat)
+	}
+	files := append(yamlFiles(t, filepath.Join(istioCompat, "samples")),
+		filepath.Join(istioCompat, "pkg/config/validation/testdata/crds/destinationrule-valid.yaml"))
+	total := 0
+	for _, f := range files {
+		n, found := validateManifest(t, f)
+		total += n
+		for obj, ps := range found {
+			t.Errorf("%s: %s: unexpected problems %v", f, obj, ps)
+		}
+	}
+	t.Logf("checked %d objects in %d files", total, len(files))
+	if total == 0 {
+		t.Fatal("no objects checked")
+	}
+}

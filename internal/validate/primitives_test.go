@@ -379,3 +379,16 @@ func assertProblems(t *testing.T, got []Problem, want []Problem) {
 		}
 	}
 }
+
+func TestJoin(t *testing.T) {
+	ps := []Problem{
+		{Field: "spec.hosts[0]", Reason: ReasonInvalidHost, Message: "bad"},
+		{Field: "spec.exportTo", Reason: ReasonExportToPublicMixed, Message: "mixed"},
+	}
+	if got, want := Join(ps), "spec.hosts[0]: bad (InvalidHost); spec.exportTo: mixed (ExportToPublicMixed)"; got != want {
+		t.Errorf("Join = %q, want %q", got, want)
+	}
+	if got := Join(nil); got != "" {
+		t.Errorf("Join(nil) = %q", got)
+	}
+}

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -20,6 +21,16 @@ type Problem struct {
 // String renders the problem as "field: message (Reason)".
 func (p Problem) String() string {
 	return fmt.Sprintf("%s: %s (%s)", p.Field, p.Message, p.Reason)
+}
+
+// Join renders problems as one line, "field: message (Reason); …", for a condition message or a
+// webhook denial.
+func Join(ps []Problem) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Reasons reported by this package. Each names one rule of the package doc.

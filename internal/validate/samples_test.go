@@ -33,9 +33,12 @@ func validateManifest(t *testing.T, path string) (int, map[string][]Problem) {
 		if strings.TrimSpace(doc) == "" {
 			continue
 		}
-		var head struct{ Kind string }
+		var head struct{ APIVersion, Kind string }
 		if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
 			t.Fatalf("%s: %v", path, err)
+		}
+		if group, _, _ := strings.Cut(head.APIVersion, "/"); group != "networking.istio.io" && group != v1alpha1.GroupVersion.Group {
+			continue // e.g. a Gateway API Gateway
 		}
 		var obj interface {
 			GetNamespace() string

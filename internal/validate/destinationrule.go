@@ -127,18 +127,16 @@ func checkLocalityLB(ps *problems, p *field.Path, l *v1alpha1.LocalityLoadBalanc
 		ps.add(p, ReasonLocalityConflict, "only one of distribute or failover may be set")
 		return
 	}
-	if len(l.Failover) > 0 {
-		for i, label := range l.FailoverPriority {
-			if slices.Contains(topologyLabels, label) {
-				ps.add(p.Child("failoverPriority").Index(i), ReasonLocalityConflict,
-					"failover cannot be combined with the topology label %q in failoverPriority", label)
-			}
-		}
-	}
 	from := make([]string, len(l.Distribute))
 	for i, d := range l.Distribute {
-		dp := p.Child("distribute").Index(i)
 		from[i] = d.From
+	}
+	badFrom, fromErr := checkLocalities(from)
+	for i, d := range l.Distribute {
+		dp := p.Child("distribute").Index(i)
+		if i == badFrom {
+			ps.add(dp.Child("from"), ReasonInvalidLocality, "%v", fromErr)
+		}
 		keys := slices.Sorted(maps.Keys(d.To))
 		var total int64
 		weightsOK := true
@@ -156,27 +154,32 @@ func checkLocalityLB(ps *problems, p *field.Path, l *v1alpha1.LocalityLoadBalanc
 			ps.add(dp.Child("to").Key(keys[k]), ReasonInvalidLocality, "%v", err)
 		}
 	}
-	if i, err := checkLocalities(from); err != nil {
-		ps.add(p.Child("distribute").Index(i).Child("from"), ReasonInvalidLocality, "%v", err)
-	}
 	checkFailovers(ps, p.Child("failover"), len(l.Failover), func(i int) (string, string) {
 		return l.Failover[i].From, l.Failover[i].To
 	})
+	if len(l.Failover) > 0 {
+		for i, label := range l.FailoverPriority {
+			if slices.Contains(topologyLabels, label) {
+				ps.add(p.Child("failoverPriority").Index(i), ReasonLocalityConflict,
+					"failover cannot be combined with the topology label %q in failoverPriority", label)
+			}
+		}
+	}
 }
 
 func checkZoneAwareLB(ps *problems, p *field.Path, z *v1alpha1.ZoneAwareLoadBalancerSetting) {
 	if z == nil {
 		return
 	}
+	checkFailovers(ps, p.Child("failover"), len(z.Failover), func(i int) (string, string) {
+		return z.Failover[i].From, z.Failover[i].To
+	})
 	for i, label := range z.FailoverPriority {
 		if slices.Contains(topologyLabels, label) {
 			ps.add(p.Child("failoverPriority").Index(i), ReasonInvalidFailoverPriority,
 				"zone-aware balancing orders by region and zone itself; failoverPriority may not use %q", label)
 		}
 	}
-	checkFailovers(ps, p.Child("failover"), len(z.Failover), func(i int) (string, string) {
-		return z.Failover[i].From, z.Failover[i].To
-	})
 }
 
 // checkFailovers: each failover names two different plain regions (no "/" or "*").

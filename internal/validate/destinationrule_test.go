@@ -126,8 +126,8 @@ trafficPolicy:
       - {from: "us-east/zone1", to: {"us-*/z": 100}}`,
 			[]Problem{
 				want("spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[0].to[us-east/zone1]", ReasonInvalidLocality),
-				want("spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[1].to[us-*/z]", ReasonInvalidLocality),
 				want("spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[1].from", ReasonInvalidLocality),
+				want("spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[1].to[us-*/z]", ReasonInvalidLocality),
 			}},
 		{"locality failover", `
 host: reviews
@@ -150,8 +150,8 @@ trafficPolicy:
       failover: [{from: eu, to: eu}]
       failoverPriority: [topology.kubernetes.io/region]`,
 			[]Problem{
-				want("spec.trafficPolicy.loadBalancer.zoneAwareLbSetting.failoverPriority[0]", ReasonInvalidFailoverPriority),
 				want("spec.trafficPolicy.loadBalancer.zoneAwareLbSetting.failover[0]", ReasonInvalidLocalityFailover),
+				want("spec.trafficPolicy.loadBalancer.zoneAwareLbSetting.failoverPriority[0]", ReasonInvalidFailoverPriority),
 			}},
 		{"http2 keepalive without interval or timeout", `
 host: reviews

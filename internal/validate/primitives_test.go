@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
 )
 
 func TestCheckWildcardDomain(t *testing.T) {
@@ -391,4 +393,14 @@ func TestJoin(t *testing.T) {
 	if got := Join(nil); got != "" {
 		t.Errorf("Join(nil) = %q", got)
 	}
+}
+
+func TestNilAndEmpty(t *testing.T) {
+	if VirtualService(nil) != nil || DestinationRule(nil) != nil || Gateway(nil) != nil || Delegation(nil, 0, nil) != nil {
+		t.Error("nil objects must yield no problems")
+	}
+	// Empty objects are the schema's business (required fields); they must not panic here.
+	_ = VirtualService(&v1alpha1.VirtualService{})
+	_ = DestinationRule(&v1alpha1.DestinationRule{})
+	_ = Gateway(&v1alpha1.Gateway{})
 }

@@ -190,7 +190,9 @@ func checkDestination(ps *problems, p *field.Path, d *v1alpha1.Destination) {
 	if d.Host == "*" {
 		return // rejected by a CEL rule
 	}
-	if err := checkWildcardDomain(d.Host); err != nil {
+	if isIP(d.Host) {
+		ps.add(p.Child("host"), ReasonInvalidHost, "destination host %q must be a service name, not an IP address", d.Host)
+	} else if err := checkWildcardDomain(d.Host); err != nil {
 		ps.add(p.Child("host"), ReasonInvalidHost, "%v", err)
 	}
 }

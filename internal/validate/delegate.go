@@ -30,7 +30,7 @@ func Delegation(root *v1alpha1.VirtualService, route int, delegate *v1alpha1.Vir
 	if !exportedTo(delegate.Spec.ExportTo, delegate.Namespace, root.Namespace) {
 		ps.add(p, ReasonDelegateNotExported, "VirtualService %s is not exported to namespace %q", ref, root.Namespace)
 	}
-	return ps
+	return ps.errs
 }
 
 // exportedTo reports whether an object of namespace own with this exportTo is visible in ns. An

@@ -27,10 +27,20 @@ var topologyLabels = []string{
 // cannot find, in spec order. The object's namespace is used for exportTo and configmap://
 // credentials.
 func DestinationRule(dr *v1alpha1.DestinationRule) []Problem {
-	if dr == nil {
-		return nil
-	}
+	return checkDestinationRule(dr).errs
+}
+
+// DestinationRuleWarnings returns what Istio's webhook accepts but warns about: deprecated
+// fields, and locality failover without outlier detection (failover never triggers then).
+func DestinationRuleWarnings(dr *v1alpha1.DestinationRule) []Problem {
+	return checkDestinationRule(dr).warns
+}
+
+func checkDestinationRule(dr *v1alpha1.DestinationRule) problems {
 	var ps problems
+	if dr == nil {
+		return ps
+	}
 	s := &dr.Spec
 	spec := field.NewPath("spec")
 	if err := checkWildcardDomain(s.Host); err != nil {
@@ -50,14 +60,16 @@ func checkTrafficPolicy(ps *problems, p *field.Path, tp *v1alpha1.TrafficPolicy,
 	if tp == nil {
 		return
 	}
-	checkLoadBalancer(ps, p.Child("loadBalancer"), tp.LoadBalancer)
+	checkLoadBalancer(ps, p.Child("loadBalancer"), tp.LoadBalancer, tp.OutlierDetection != nil)
 	checkConnectionPool(ps, p.Child("connectionPool"), tp.ConnectionPool)
+	checkOutlierDetection(ps, p.Child("outlierDetection"), tp.OutlierDetection)
 	checkClientTLS(ps, p.Child("tls"), tp.TLS, namespace)
 	for i := range tp.PortLevelSettings {
 		pp := p.Child("portLevelSettings").Index(i)
 		pl := &tp.PortLevelSettings[i]
-		checkLoadBalancer(ps, pp.Child("loadBalancer"), pl.LoadBalancer)
+		checkLoadBalancer(ps, pp.Child("loadBalancer"), pl.LoadBalancer, pl.OutlierDetection != nil)
 		checkConnectionPool(ps, pp.Child("connectionPool"), pl.ConnectionPool)
+		checkOutlierDetection(ps, pp.Child("outlierDetection"), pl.OutlierDetection)
 		checkClientTLS(ps, pp.Child("tls"), pl.TLS, namespace)
 	}
 	if t := tp.Tunnel; t != nil {
@@ -67,7 +79,14 @@ func checkTrafficPolicy(ps *problems, p *field.Path, tp *v1alpha1.TrafficPolicy,
 	}
 }
 
-func checkLoadBalancer(ps *problems, p *field.Path, lb *v1alpha1.LoadBalancerSettings) {
+func checkOutlierDetection(ps *problems, p *field.Path, od *v1alpha1.OutlierDetection) {
+	if od != nil && od.ConsecutiveErrors != 0 {
+		ps.warn(p.Child("consecutiveErrors"), WarnDeprecatedField, "consecutiveErrors is deprecated; use consecutive5xxErrors or consecutiveGatewayErrors")
+	}
+}
+
+// checkLoadBalancer checks lb; outlier says whether the same policy sets outlierDetection.
+func checkLoadBalancer(ps *problems, p *field.Path, lb *v1alpha1.LoadBalancerSettings, outlier bool) {
 	if lb == nil {
 		return
 	}
@@ -85,6 +104,9 @@ func checkLoadBalancer(ps *problems, p *field.Path, lb *v1alpha1.LoadBalancerSet
 			ps.add(cp.Child("ringHash", "minimumRingSize"), ReasonRingSizeTooLarge,
 				"minimumRingSize %d exceeds Envoy's maximum ring size %d", ch.RingHash.MinimumRingSize, maxRingSize)
 		}
+		if ch.MinimumRingSize != 0 {
+			ps.warn(cp.Child("minimumRingSize"), WarnDeprecatedField, "minimumRingSize is deprecated; use ringHash.minimumRingSize")
+		}
 		if ch.MinimumRingSize > maxRingSize {
 			ps.add(cp.Child("minimumRingSize"), ReasonRingSizeTooLarge,
 				"minimumRingSize %d exceeds Envoy's maximum ring size %d", ch.MinimumRingSize, maxRingSize)
@@ -99,6 +121,16 @@ func checkLoadBalancer(ps *problems, p *field.Path, lb *v1alpha1.LoadBalancerSet
 	}
 	checkLocalityLB(ps, p.Child("localityLbSetting"), lb.LocalityLbSetting)
 	checkZoneAwareLB(ps, p.Child("zoneAwareLbSetting"), lb.ZoneAwareLbSetting)
+	if !outlier {
+		if l := lb.LocalityLbSetting; l != nil && (len(l.Failover) > 0 || len(l.FailoverPriority) > 0) {
+			ps.warn(p.Child("localityLbSetting"), WarnFailoverWithoutOutlier,
+				"failover needs outlierDetection in the same traffic policy, or unhealthy endpoints are never ejected and failover never happens")
+		}
+		if z := lb.ZoneAwareLbSetting; z != nil && (len(z.Failover) > 0 || len(z.FailoverPriority) > 0) {
+			ps.warn(p.Child("zoneAwareLbSetting"), WarnFailoverWithoutOutlier,
+				"failover needs outlierDetection in the same traffic policy, or unhealthy endpoints are never ejected and failover never happens")
+		}
+	}
 }
 
 // checkCookie: the name is an RFC 6265 cookie-name (an HTTP token), and attribute names are unique.

@@ -361,7 +361,7 @@ func TestCheckExportTo(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var ps problems
 			checkExportTo(&ps, field.NewPath("spec", "exportTo"), "ns", tc.in, tc.selector)
-			assertProblems(t, ps, tc.want)
+			assertProblems(t, ps.errs, tc.want)
 		})
 	}
 }

@@ -74,9 +74,34 @@ const (
 	ReasonDelegateNotExported      = "DelegateNotExported"
 )
 
-// problems collects Problems in the order the walkers find them.
-type problems []Problem
+// Reasons of warnings: specs Istio's webhook accepts with a warning, and so does Mizzen.
+const (
+	WarnLegacyGatewayName      = "LegacyGatewayName"
+	WarnSNIHostIsIP            = "SNIHostIsIP"
+	WarnDeprecatedField        = "DeprecatedField"
+	WarnAbortWithoutErrorType  = "AbortWithoutErrorType"
+	WarnLargeDirectResponse    = "LargeDirectResponse"
+	WarnUnreachableRule        = "UnreachableRule"
+	WarnIneffectiveMatch       = "IneffectiveMatch"
+	WarnFailoverWithoutOutlier = "FailoverWithoutOutlierDetection"
+	WarnHTTPSRedirectNotHTTP   = "HTTPSRedirectOnNonHTTP"
+	WarnOldTLSWithoutCiphers   = "OldTLSWithoutCipherSuites"
+	WarnInvalidCipherSuite     = "InvalidCipherSuite"
+	WarnDuplicateCipherSuite   = "DuplicateCipherSuite"
+	WarnCertificatesIgnored    = "CertificatesIgnored"
+)
 
+// problems collects errors and warnings in the order the walkers find them.
+type problems struct {
+	errs, warns []Problem
+}
+
+// add records an error: Istio's webhook would reject the object.
 func (ps *problems) add(p *field.Path, reason, format string, args ...any) {
-	*ps = append(*ps, Problem{Field: p.String(), Reason: reason, Message: fmt.Sprintf(format, args...)})
+	ps.errs = append(ps.errs, Problem{Field: p.String(), Reason: reason, Message: fmt.Sprintf(format, args...)})
+}
+
+// warn records a warning: Istio's webhook would accept the object and answer with a warning.
+func (ps *problems) warn(p *field.Path, reason, format string, args ...any) {
+	ps.warns = append(ps.warns, Problem{Field: p.String(), Reason: reason, Message: fmt.Sprintf(format, args...)})
 }

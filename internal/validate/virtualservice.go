@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,10 +15,21 @@ import (
 // VirtualService returns the problems of a VirtualService that its CRD's schema and CEL rules
 // cannot find, in spec order. The object's namespace is used to resolve exportTo ".".
 func VirtualService(vs *v1alpha1.VirtualService) []Problem {
-	if vs == nil {
-		return nil
-	}
+	return checkVirtualService(vs).errs
+}
+
+// VirtualServiceWarnings returns what Istio's webhook accepts but warns about: legacy gateway
+// names, IP addresses as SNI hosts, deprecated fields, aborts without an error, large direct
+// responses, rules that can never match.
+func VirtualServiceWarnings(vs *v1alpha1.VirtualService) []Problem {
+	return checkVirtualService(vs).warns
+}
+
+func checkVirtualService(vs *v1alpha1.VirtualService) problems {
 	var ps problems
+	if vs == nil {
+		return ps
+	}
 	s := &vs.Spec
 	spec := field.NewPath("spec")
 	// Bound to gateways only (not to the sidecars of the mesh): gateways are listed and "mesh"
@@ -38,6 +50,16 @@ func VirtualService(vs *v1alpha1.VirtualService) []Problem {
 		checkTCPRoute(&ps, spec.Child("tcp").Index(i), &s.TCP[i])
 	}
 	checkExportTo(&ps, spec.Child("exportTo"), vs.Namespace, s.ExportTo, false)
+	warnUnreachable(&ps, spec.Child("http"), len(s.HTTP), func(i int) []any {
+		ms := make([]any, len(s.HTTP[i].Match))
+		for j, m := range s.HTTP[i].Match {
+			m.Name = "" // a name does not change what a match selects
+			ms[j] = m
+		}
+		return ms
+	})
+	warnUnreachable(&ps, spec.Child("tls"), len(s.TLS), func(i int) []any { return anySlice(s.TLS[i].Match) })
+	warnUnreachable(&ps, spec.Child("tcp"), len(s.TCP), func(i int) []any { return anySlice(s.TCP[i].Match) })
 	return ps
 }
 
@@ -87,6 +109,10 @@ func checkVSHosts(ps *problems, p *field.Path, s *v1alpha1.VirtualServiceSpec, g
 func checkGatewayRef(ps *problems, p *field.Path, g string) {
 	if err := checkGatewayName(g); err != nil {
 		ps.add(p, ReasonInvalidGatewayName, "gateway %q: %v; use namespace/name or mesh", g, err)
+		return
+	}
+	if name, ns, legacy := strings.Cut(g, "."); legacy && !strings.Contains(g, "/") {
+		ps.warn(p, WarnLegacyGatewayName, "gateway %q uses the legacy name.namespace form; prefer %s/%s", g, ns, name)
 	}
 }
 
@@ -106,6 +132,16 @@ func checkHTTPRoute(ps *problems, p *field.Path, r *v1alpha1.HTTPRoute, gatewayB
 	if r.Rewrite != nil && r.Rewrite.URIRegexRewrite != nil {
 		checkRegexAt(ps, p.Child("rewrite", "uriRegexRewrite", "match"), r.Rewrite.URIRegexRewrite.Match)
 	}
+	if d := r.DirectResponse; d != nil && d.Body != nil {
+		size := len(d.Body.Bytes)
+		if d.Body.String != nil {
+			size = len(*d.Body.String)
+		}
+		if size > largeBody {
+			ps.warn(p.Child("directResponse", "body"), WarnLargeDirectResponse,
+				"a %d-byte direct response body is large; bodies over %d bytes weigh on every proxy's configuration", size, largeBody)
+		}
+	}
 	if r.Retries != nil && r.Retries.RetryOn != "" {
 		if bad := badRetryOn(r.Retries.RetryOn); len(bad) > 0 {
 			ps.add(p.Child("retries", "retryOn"), ReasonInvalidRetryOn,
@@ -113,11 +149,20 @@ func checkHTTPRoute(ps *problems, p *field.Path, r *v1alpha1.HTTPRoute, gatewayB
 				quoteList(bad), strings.Join(retryOnConditions, ", "))
 		}
 	}
+	if f := r.Fault; f != nil && f.Abort != nil && f.Abort.HTTPStatus == nil && f.Abort.GrpcStatus == nil && f.Abort.HTTP2Error == nil {
+		ps.warn(p.Child("fault", "abort"), WarnAbortWithoutErrorType, "abort sets no httpStatus or grpcStatus, so it aborts nothing")
+	}
 	if r.Mirror != nil {
 		checkDestination(ps, p.Child("mirror"), r.Mirror)
 	}
 	for k := range r.Mirrors {
 		checkDestination(ps, p.Child("mirrors").Index(k).Child("destination"), &r.Mirrors[k].Destination)
+	}
+	if r.MirrorPercent != nil {
+		ps.warn(p.Child("mirrorPercent"), WarnDeprecatedField, "mirrorPercent is deprecated; use mirrorPercentage")
+	}
+	if r.MirrorPercentLegacy != nil {
+		ps.warn(p.Child("mirror_percent"), WarnDeprecatedField, "mirror_percent is deprecated; use mirrorPercentage")
 	}
 	if r.CorsPolicy != nil {
 		checkCORS(ps, p.Child("corsPolicy"), r.CorsPolicy)
@@ -323,7 +368,9 @@ func checkSNIHost(ps *problems, p *field.Path, sni string, hosts []string, gatew
 		err = checkWildcardDomain(sni)
 	}
 	if err != nil {
-		if !isIP(sni) {
+		if isIP(sni) {
+			ps.warn(p, WarnSNIHostIsIP, "SNI host %q is an IP address, which the SNI specification does not allow and most clients never send", sni)
+		} else {
 			ps.add(p, ReasonInvalidSNIHost, "%v", err)
 		}
 		return
@@ -357,6 +404,56 @@ func checkTCPRoute(ps *problems, p *field.Path, r *v1alpha1.TCPRoute) {
 	for k := range r.Route {
 		checkDestination(ps, p.Child("route").Index(k).Child("destination"), &r.Route[k].Destination)
 	}
+}
+
+// largeBody is the direct-response size above which Istio warns (it rejects above 1 MiB).
+const largeBody = 100 * 1024
+
+// warnUnreachable flags, in a list of n rules whose matches are given by matchesOf, rules that
+// can never be reached the way Istio's webhook does: a rule after a rule without matches (which
+// takes everything), and matches equal to one of an earlier rule (a rule all of whose matches
+// are taken is unreachable).
+func warnUnreachable(ps *problems, p *field.Path, n int, matchesOf func(int) []any) {
+	catchAll := -1
+	seen := map[string]int{}
+	for i := range n {
+		ms := matchesOf(i)
+		if len(ms) == 0 {
+			if catchAll >= 0 {
+				ps.warn(p.Index(i), WarnUnreachableRule, "rule is never used: rule %d before it has no matches and takes all traffic", catchAll)
+			}
+			catchAll = i
+			continue
+		}
+		if catchAll >= 0 {
+			ps.warn(p.Index(i), WarnUnreachableRule, "rule is never used: rule %d before it has no matches and takes all traffic", catchAll)
+			continue
+		}
+		dups := 0
+		for j, m := range ms {
+			key, err := json.Marshal(m)
+			if err != nil {
+				continue
+			}
+			if prev, ok := seen[string(key)]; ok {
+				ps.warn(p.Index(i).Child("match").Index(j), WarnIneffectiveMatch, "match is never used: rule %d has the same match", prev)
+				dups++
+				continue
+			}
+			seen[string(key)] = i
+		}
+		if dups == len(ms) {
+			ps.warn(p.Index(i), WarnUnreachableRule, "rule is never used: all its matches are taken by earlier rules")
+		}
+	}
+}
+
+func anySlice[T any](s []T) []any {
+	out := make([]any, len(s))
+	for i := range s {
+		out[i] = s[i]
+	}
+	return out
 }
 
 func quoteList(ss []string) string {

@@ -6,14 +6,19 @@
 //
 // API:
 //
-//	VirtualService(*v1alpha1.VirtualService) []Problem
+//	VirtualService(*v1alpha1.VirtualService) []Problem          // errors: reject / Accepted=False
 //	DestinationRule(*v1alpha1.DestinationRule) []Problem
 //	Gateway(*v1alpha1.Gateway) []Problem
 //	Delegation(root *v1alpha1.VirtualService, route int, delegate *v1alpha1.VirtualService) []Problem
+//	VirtualServiceWarnings(*v1alpha1.VirtualService) []Problem  // warnings: admit, but tell
+//	DestinationRuleWarnings(*v1alpha1.DestinationRule) []Problem
+//	GatewayWarnings(*v1alpha1.Gateway) []Problem
 //	Join([]Problem) string
 //
 // A Problem has a field path (spec.http[0].match[1].uri.regex; map entries by key,
 // spec.http[0].headers.request.set[:path]), a Reason (one per rule, below) and a message.
+// Errors are what Istio's webhook rejects; warnings are what it admits with a warning (the
+// webhook passes them on as admission warnings).
 // Problems come in spec order, map keys sorted, so the output is deterministic. The object's
 // namespace is read for exportTo "." and configmap:// credentials; nothing else outside spec is.
 //
@@ -63,7 +68,8 @@
 //     labels, or a dotted DNS name such as "mesh", "my-gateway" or legacy "name.namespace".
 //  14. InvalidLabel — sourceLabels (http, tls, tcp matches) and subset labels have Kubernetes
 //     label keys ([dns-prefix/]name) and values.
-//  15. InvalidSubnet — tls/tcp match destinationSubnets are IP addresses or CIDR blocks.
+//  15. InvalidSubnet — tls/tcp match destinationSubnets, and tcp match sourceSubnet, are IP
+//     addresses or CIDR blocks (Istio does not check sourceSubnet; Envoy would refuse a bad one).
 //  16. InvalidGatewayHost — Gateway server hosts are [namespace/]dnsName: namespace "*", "." or a
 //     DNS label; dnsName "*", a fully qualified name with "*" only as the whole leftmost label
 //     ("*.example.com", not "*foo.example.com"), or an IP address; no short names.
@@ -113,4 +119,23 @@
 // What a delegate itself may not hold (gateways, tls, tcp, a further delegate) is a set of CEL
 // rules on the VirtualService, as are Istio's other checks: durations, bounds, presence, one-of,
 // enums, subset and port names, TLS settings.
+//
+// # Warnings (13)
+//
+//  1. LegacyGatewayName — a gateway named "name.namespace" rather than "namespace/name".
+//  2. SNIHostIsIP — an SNI host that is an IP address (clients do not send those).
+//  3. DeprecatedField — mirrorPercent / mirror_percent, outlierDetection.consecutiveErrors,
+//     consistentHash.minimumRingSize.
+//  4. AbortWithoutErrorType — fault.abort without httpStatus or grpcStatus.
+//  5. LargeDirectResponse — a directResponse body over 100 KiB (1 MiB is the schema's limit).
+//  6. UnreachableRule — an http/tls/tcp rule after a rule without matches, or all of whose matches
+//     an earlier rule already has.
+//  7. IneffectiveMatch — a match (name aside) equal to one of an earlier rule.
+//  8. FailoverWithoutOutlierDetection — locality or zone-aware failover/failoverPriority in a
+//     traffic policy without outlierDetection.
+//  9. HTTPSRedirectOnNonHTTP — tls.httpsRedirect on a server that is not plain HTTP.
+//  10. OldTLSWithoutCipherSuites — minProtocolVersion TLSV1_0/TLSV1_1 without cipherSuites.
+//  11. InvalidCipherSuite — a cipher suite Envoy does not know (to be dropped when translating).
+//  12. DuplicateCipherSuite — a cipher suite listed twice.
+//  13. CertificatesIgnored — certificate settings on a PASSTHROUGH/AUTO_PASSTHROUGH server.
 package validate

@@ -396,6 +396,12 @@ func checkTCPRoute(ps *problems, p *field.Path, r *v1alpha1.TCPRoute) {
 		m := &r.Match[j]
 		mp := p.Child("match").Index(j)
 		checkSubnets(ps, mp.Child("destinationSubnets"), m.DestinationSubnets)
+		if m.SourceSubnet != "" {
+			// Istio does not check sourceSubnet; a malformed one would only make a broken listener.
+			if err := checkSubnet(m.SourceSubnet); err != nil {
+				ps.add(mp.Child("sourceSubnet"), ReasonInvalidSubnet, "%v", err)
+			}
+		}
 		checkLabels(ps, mp.Child("sourceLabels"), m.SourceLabels)
 		for k, g := range m.Gateways {
 			checkGatewayRef(ps, mp.Child("gateways").Index(k), g)

@@ -213,7 +213,7 @@ tcp:
 		{"destination subnets", `
 hosts: [mongo.example.com]
 tcp:
-- match: [{destinationSubnets: ["10.0.0.0/8", "10.0.0.0/40"]}]
+- match: [{destinationSubnets: ["10.0.0.0/8", "10.0.0.0/40"], sourceSubnet: "192.168.0.0/16"}, {sourceSubnet: "192.168.0.0/"}]
   route: [{destination: {host: mongo.example.com}}]
 tls:
 - match: [{sniHosts: [mongo.example.com], destinationSubnets: [nonsense]}]
@@ -221,6 +221,7 @@ tls:
 			[]Problem{
 				want("spec.tls[0].match[0].destinationSubnets[0]", ReasonInvalidSubnet),
 				want("spec.tcp[0].match[0].destinationSubnets[1]", ReasonInvalidSubnet),
+				want("spec.tcp[0].match[1].sourceSubnet", ReasonInvalidSubnet),
 			}},
 
 		// redirects

@@ -78,6 +78,11 @@ type DestinationRuleStatus struct {
 	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// SubsetsSummary lists the subset names of the observed generation, comma separated, for
+	// the Subsets printer column (see DestinationRuleSpec.SubsetsSummary). A printer column on
+	// .spec.subsets[*].name would show only the first name.
+	// +optional
+	SubsetsSummary string `json:"subsetsSummary,omitempty"`
 }
 
 // GatewayStatus is what Mizzen observed about a Gateway.
@@ -91,4 +96,8 @@ type GatewayStatus struct {
 	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// ServersSummary lists the servers of the observed generation as protocol/port, such as
+	// "HTTP/80,HTTPS/443", for the Servers printer column (see GatewaySpec.ServersSummary).
+	// +optional
+	ServersSummary string `json:"serversSummary,omitempty"`
 }

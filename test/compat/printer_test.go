@@ -11,8 +11,10 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	v1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
@@ -78,6 +80,10 @@ host: reviews
 subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
 `))
 		Expect(k8sClient.Create(ctx, drObj)).To(Succeed())
+		var drSpec v1alpha1.DestinationRuleSpec
+		Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(drObj.Object["spec"].(map[string]any), &drSpec)).To(Succeed())
+		Expect(unstructured.SetNestedField(drObj.Object, drSpec.SubsetsSummary(), "status", "subsetsSummary")).To(Succeed())
+		Expect(k8sClient.Status().Update(ctx, drObj)).To(Succeed())
 		gwObj := newObject(gw, ns, "public", parseSpec(`
 selector: {istio: ingressgateway}
 servers:
@@ -85,6 +91,10 @@ servers:
 - {port: {number: 443, name: https, protocol: HTTPS}, hosts: ["*"], tls: {mode: SIMPLE, credentialName: cert}}
 `))
 		Expect(k8sClient.Create(ctx, gwObj)).To(Succeed())
+		var gwSpec v1alpha1.GatewaySpec
+		Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(gwObj.Object["spec"].(map[string]any), &gwSpec)).To(Succeed())
+		Expect(unstructured.SetNestedField(gwObj.Object, gwSpec.ServersSummary(), "status", "serversSummary")).To(Succeed())
+		Expect(k8sClient.Status().Update(ctx, gwObj)).To(Succeed())
 
 		out := get("get", "vs,dr,gw", "-n", ns)
 		lines := strings.Split(out, "\n")
@@ -103,7 +113,7 @@ servers:
 
 		Expect(out).To(MatchRegexp(`virtualservice\.networking\.mizzen\.dev/reviews\s+\["reviews"\]\s+\["printers/public"\]\s+reviews:v1=90 reviews:v2=10\s+7/12\s+True\s+\S+`))
 		Expect(out).To(MatchRegexp(`destinationrule\.networking\.mizzen\.dev/reviews\s+reviews\s+v1,v2\s+\S+`))
-		Expect(out).To(MatchRegexp(`gateway\.networking\.mizzen\.dev/public\s+80,443\s+\S+`))
+		Expect(out).To(MatchRegexp(`gateway\.networking\.mizzen\.dev/public\s+HTTP/80,HTTPS/443\s+\S+`))
 
 		// The short names and the category work too.
 		Expect(get("get", "mizzen", "-n", ns, "-o", "name")).To(And(

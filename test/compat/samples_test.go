@@ -1,16 +1,78 @@
 package compat
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	v1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
+
+// typedFor returns an empty typed object of kind.
+func typedFor(kind string) runtime.Object {
+	switch kind {
+	case "VirtualService":
+		return &v1alpha1.VirtualService{}
+	case "DestinationRule":
+		return &v1alpha1.DestinationRule{}
+	case "Gateway":
+		return &v1alpha1.Gateway{}
+	}
+	panic("unknown kind " + kind)
+}
+
+// withoutZeroValues drops false, 0, "" and empty maps and lists, which omitempty leaves out.
+func withoutZeroValues(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range t {
+			if e = withoutZeroValues(e); e != nil {
+				out[k] = e
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(t))
+		for _, e := range t {
+			e = withoutZeroValues(e)
+			if e == nil {
+				e = map[string]any{}
+			}
+			out = append(out, e)
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case bool:
+		if !t {
+			return nil
+		}
+	case float64:
+		if t == 0 {
+			return nil
+		}
+	case string:
+		if t == "" {
+			return nil
+		}
+	case nil:
+		return nil
+	}
+	return v
+}
 
 // Every VirtualService, DestinationRule and Gateway of Istio's samples applies with only its
 // apiVersion changed, and reads back with every field it was applied with.
@@ -71,6 +133,18 @@ var _ = Describe("Istio samples", Label("compat"), func() {
 				Expect(got.GetAnnotations()).To(HaveKeyWithValue(k, v))
 			}
 			Expect(strings.HasPrefix(got.GetAPIVersion(), "networking.mizzen.dev/")).To(BeTrue())
+
+			// The Go types hold every field too: strict decoding finds no unknown field, and
+			// encoding again gives the same spec (up to zero values that omitempty drops).
+			typed := typedFor(d.Obj["kind"].(string))
+			raw, err := json.Marshal(got.Object)
+			Expect(err).NotTo(HaveOccurred())
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			Expect(dec.Decode(typed)).To(Succeed(), "decoding %s into %T", d, typed)
+			again, err := runtime.DefaultUnstructuredConverter.ToUnstructured(typed)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(withoutZeroValues(deepCopyJSON(again)["spec"])).To(Equal(withoutZeroValues(want)), "%s changed through the Go types", d)
 		},
 		entries,
 	)

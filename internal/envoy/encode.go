@@ -1,0 +1,79 @@
+package envoy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"sigs.k8s.io/yaml"
+)
+
+// protojson's output is deliberately unstable (it varies whitespace between
+// runs), so it is only an intermediate: JSONToYAML parses it into generic
+// maps and emits YAML with sorted keys, which is byte-stable. Proto field
+// names (snake_case) match Envoy's documentation.
+var jsonOut = protojson.MarshalOptions{UseProtoNames: true}
+
+// packOpts: deterministic so Any bytes do not depend on map iteration order.
+var packOpts = proto.MarshalOptions{Deterministic: true}
+
+// hashLen is the length of the hex content hashes (64 bits): enough to tell
+// configs of one proxy apart, short enough to read in kubectl.
+const hashLen = 16
+
+func toYAML(m proto.Message) ([]byte, error) {
+	j, err := jsonOut.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.JSONToYAML(j)
+}
+
+// TypeURL is the Any type URL of a message, as Envoy expects in type_url.
+func TypeURL(m proto.Message) string {
+	return "type.googleapis.com/" + string(m.ProtoReflect().Descriptor().FullName())
+}
+
+// discoveryDoc renders a DiscoveryResponse holding resources, all of type
+// typeURL (callers have validated them). version_info is the hash of the
+// rest of the document, so it changes exactly when the resources do and
+// shows in Envoy's /config_dump which ConfigMap content a proxy runs.
+func discoveryDoc(typeURL string, resources []proto.Message) ([]byte, error) {
+	dr := &discoveryv3.DiscoveryResponse{TypeUrl: typeURL, Resources: make([]*anypb.Any, 0, len(resources))}
+	for _, r := range resources {
+		a := &anypb.Any{}
+		if err := anypb.MarshalFrom(a, r, packOpts); err != nil {
+			return nil, err
+		}
+		dr.Resources = append(dr.Resources, a)
+	}
+	body, err := toYAML(dr)
+	if err != nil {
+		return nil, err
+	}
+	// Keys are sorted, and version_info sorts after resources and type_url,
+	// so appending it yields what rendering it would, without a second
+	// pass. Quoted: a hex string of digits would otherwise read as a number.
+	return fmt.Appendf(body, "version_info: %s\n", strconv.Quote(contentHash(body))), nil
+}
+
+func contentHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:hashLen]
+}
+
+// filesHash hashes all files in name order; name and length prefixes keep
+// ("a","bc") and ("ab","c") apart.
+func filesHash(data map[string]string) string {
+	h := sha256.New()
+	for _, name := range sortedKeys(data) {
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(data[name]))
+		h.Write([]byte(data[name]))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:hashLen]
+}

@@ -328,7 +328,7 @@ const (
 
 // HTTPRedirect answers a request with a 3xx redirect built from the request and these fields.
 // +kubebuilder:validation:XValidation:rule="!has(self.port) || !has(self.derivePort)",message="only one of port or derivePort may be set"
-// +kubebuilder:validation:XValidation:rule="(has(self.uri) && size(self.uri) > 0) || (has(self.authority) && size(self.authority) > 0) || has(self.port) || has(self.derivePort) || (has(self.scheme) && size(self.scheme) > 0)",message="redirect needs at least one of uri, authority, scheme, port or derivePort"
+// +kubebuilder:validation:XValidation:rule="(has(self.uri) && size(self.uri) > 0) || (has(self.authority) && size(self.authority) > 0) || has(self.port) || has(self.derivePort) || (has(self.scheme) && size(self.scheme) > 0) || (has(self.prefixRewrite) && size(self.prefixRewrite) > 0)",message="redirect needs at least one of uri, prefixRewrite, authority, scheme, port or derivePort"
 type HTTPRedirect struct {
 	// URI replaces the path of the redirect location.
 	// +optional

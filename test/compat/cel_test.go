@@ -90,6 +90,9 @@ tcp:
 - match: [{port: 27017, sourceSubnet: 10.0.0.0/8}]
   route: [{destination: {host: mongo}, weight: 1}, {destination: {host: mongo2}, weight: 0}]
 `),
+		Entry("redirect that only rewrites the path prefix", vs, `
+hosts: [reviews]
+http: [{match: [{uri: {prefix: /old}}], redirect: {prefixRewrite: /new}}]`),
 		Entry("delegate VirtualService and its root", vs, `
 http:
 - match: [{uri: {prefix: /reviews}}]
@@ -290,7 +293,7 @@ http: [{redirect: {uri: /x, port: 8080, derivePort: FROM_REQUEST_PORT}}]`,
 		Entry("V23 redirect changes something", vs, "", `
 hosts: [reviews]
 http: [{redirect: {redirectCode: 302}}]`,
-			"spec.http[0].redirect", "redirect needs at least one of uri, authority, scheme, port or derivePort"),
+			"spec.http[0].redirect", "redirect needs at least one of uri, prefixRewrite, authority, scheme, port or derivePort"),
 		Entry("V24 redirect scheme", vs, "", `
 hosts: [reviews]
 http: [{redirect: {scheme: ftp}}]`,

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -183,5 +185,39 @@ func TestPrepareStateDirRefusesForeignDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "logs", "old.log")); !os.IsNotExist(err) {
 		t.Errorf("old state kept: %v", err)
+	}
+}
+
+// TestStartFailureStopsEverything starts a cluster whose kube-apiserver cannot start: Start must
+// say why (with the end of its log) and leave no process behind.
+func TestStartFailureStopsEverything(t *testing.T) {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" || len(MissingBinaries(assets, false)) > 0 {
+		t.Skip("KUBEBUILDER_ASSETS does not hold the control-plane binaries (make test sets it)")
+	}
+	state := filepath.Join(t.TempDir(), "state")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := Start(ctx, Options{
+		AssetsDir: assets,
+		StateDir:  state,
+		ExtraArgs: map[string][]string{APIServer: {"--no-such-flag"}},
+	})
+	if err == nil {
+		c.Stop()
+		t.Fatal("Start succeeded with a broken kube-apiserver")
+	}
+	if !strings.Contains(err.Error(), "kube-apiserver") || !strings.Contains(err.Error(), "no-such-flag") {
+		t.Errorf("error does not name the component and its log: %v", err)
+	}
+	t.Logf("Start: %v", err)
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range procs {
+		if cmdline, err := os.ReadFile(f); err == nil && strings.Contains(string(cmdline), state) {
+			t.Errorf("process left running: %s", strings.ReplaceAll(string(cmdline), "\x00", " "))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(state, "logs", "etcd.log")); err != nil {
+		t.Errorf("etcd's log not kept: %v", err)
 	}
 }

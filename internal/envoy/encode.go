@@ -10,11 +10,10 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
-	"sigs.k8s.io/yaml"
 )
 
 // protojson's output is deliberately unstable (it varies whitespace between
-// runs), so it is only an intermediate: JSONToYAML parses it into generic
+// runs), so it is only an intermediate: jsonToYAML parses it into generic
 // maps and emits YAML with sorted keys, which is byte-stable. Proto field
 // names (snake_case) match Envoy's documentation.
 var jsonOut = protojson.MarshalOptions{UseProtoNames: true}
@@ -31,7 +30,7 @@ func toYAML(m proto.Message) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return yaml.JSONToYAML(j)
+	return jsonToYAML(j)
 }
 
 // TypeURL is the Any type URL of a message, as Envoy expects in type_url.

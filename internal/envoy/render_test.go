@@ -152,13 +152,14 @@ func TestVerifyStrictRoundTrip(t *testing.T) {
 	}{
 		"unknown field":        {edit(CDSFile, "  connect_timeout: 10s\n", "  connect_timeout: 10s\n  connect_timout: 10s\n"), `unknown field "connect_timout"`},
 		"unknown field in Any": {edit(LDSFile, "      stat_prefix: stats\n", "      stat_prefix: stats\n      stat_prefx: stats\n"), `unknown field "stat_prefx"`},
-		"duplicate key":        {edit(CDSFile, "  connect_timeout: 10s\n", "  connect_timeout: 10s\n  connect_timeout: 5s\n"), `key "connect_timeout" already set`},
+		"duplicate key":        {edit(CDSFile, "  connect_timeout: 10s\n", "  connect_timeout: 10s\n  connect_timeout: 5s\n"), `duplicate key "connect_timeout"`},
 		"unknown type":         {edit(LDSFile, "envoy.extensions.filters.http.router.v3.Router", "envoy.extensions.filters.http.nope.v3.Nope"), `Nope`},
 		"invalid in Any":       {edit(LDSFile, "      stat_prefix: stats\n", "      stat_prefix: \"\"\n"), `HttpConnectionManager>: invalid HttpConnectionManager.StatPrefix`},
 		"wrong type_url":       {edit(RootCASDSFile, "type_url: type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", "type_url: type.googleapis.com/envoy.config.cluster.v3.Cluster"), "type_url"},
 		"wrong secret":         {edit(RootCASDSFile, "name: ROOTCA", "name: default"), `want exactly the secret "ROOTCA"`},
 		"missing file":         {&Files{Data: map[string]string{BootstrapFile: f.Data[BootstrapFile]}}, "files [envoy.yaml], want"},
-		"no version":           {edit(CDSFile, "version_info:", "#"), "empty version_info"},
+		"empty version":        {edit(CDSFile, "version_info: \""+cdsVersion(f), "version_info: \""), "empty version_info"},
+		"comment":              {edit(CDSFile, "type_url:", "# hand edit\ntype_url:"), `want a key: "# hand edit"`},
 		"lds elsewhere":        {edit(BootstrapFile, "path: /etc/mizzen/proxy/lds.yaml", "path: /etc/envoy/lds.yaml"), `lds_config reads "/etc/envoy/lds.yaml"`},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -168,6 +169,11 @@ func TestVerifyStrictRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+func cdsVersion(f *Files) string {
+	_, v, _ := strings.Cut(f.Data[CDSFile], "version_info: \"")
+	return strings.TrimSuffix(v, "\"\n")
 }
 
 // TestVerifyComparesContent: a file that decodes and validates but says

@@ -15,7 +15,6 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"sigs.k8s.io/yaml"
 )
 
 // docTypeURL is the resource type of each xDS document.
@@ -128,9 +127,9 @@ func verify(f *Files) error {
 // decode reads YAML as Envoy's loader does: YAML to JSON (duplicate keys
 // are an error), then strict protojson.
 func decode(content string, m proto.Message) error {
-	j, err := yaml.YAMLToJSONStrict([]byte(content))
+	j, err := yamlToJSON([]byte(content))
 	if err != nil {
-		return fmt.Errorf("YAML: %w", err)
+		return err
 	}
 	if err := strictJSON.Unmarshal(j, m); err != nil {
 		return fmt.Errorf("decode %s: %w", m.ProtoReflect().Descriptor().FullName(), err)

@@ -223,8 +223,26 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	return c, nil
 }
 
-// startComponents starts everything that needs a ready apiserver and waits for all of it.
-func (c *Cluster) startComponents(ctx context.Context) error {
+// startComponents starts everything that needs a ready apiserver and waits for all of it. The
+// cert-manager path (CRDs established, then the controller) runs beside the rest.
+func (c *Cluster) startComponents(ctx context.Context) (err error) {
+	begin := time.Now()
+	step := func(what string) { c.logf("%s ok after %s", what, time.Since(begin).Round(time.Millisecond)) }
+
+	var certManager chan error
+	if c.opts.CertManager {
+		cmCtx, cancel := context.WithCancel(ctx)
+		certManager = make(chan error, 1)
+		go func() { certManager <- c.startCertManager(cmCtx, step) }()
+		defer func() {
+			if err != nil { // do not return (and stop the cluster) while it may still start a process
+				cancel()
+				<-certManager
+			}
+			cancel()
+		}()
+	}
+
 	kcm, err := c.start(ControllerManager, c.controllerManagerArgs(), nil)
 	if err != nil {
 		return err
@@ -233,7 +251,7 @@ func (c *Cluster) startComponents(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// kwok and cert-manager authenticate as their own users, bound to cluster-admin.
+	// kwok authenticates as its own user, bound to cluster-admin.
 	if err := c.bindClusterAdmin(ctx, kwokUser); err != nil {
 		return err
 	}
@@ -244,37 +262,56 @@ func (c *Cluster) startComponents(ctx context.Context) error {
 		return err
 	}
 
-	var certManager *process
-	if c.opts.CertManager {
-		if err := c.installCertManagerCRDs(ctx); err != nil {
-			return err
-		}
-		if err := c.bindClusterAdmin(ctx, certManagerUser); err != nil {
-			return err
-		}
-		if certManager, err = c.start(CertManager, c.certManagerArgs(), nil); err != nil {
-			return err
-		}
-	}
-
 	insecure := insecureLoopbackClient()
 	if err := c.waitHTTP(ctx, kcm, fmt.Sprintf("https://127.0.0.1:%d/healthz", c.ports.controllerManager), insecure); err != nil {
 		return err
 	}
+	step(ControllerManager + " /healthz")
 	if err := c.waitHTTP(ctx, sched, fmt.Sprintf("https://127.0.0.1:%d/healthz", c.ports.scheduler), insecure); err != nil {
 		return err
 	}
+	step(Scheduler + " /healthz")
 	if err := c.WaitForNodes(ctx); err != nil {
 		return err
 	}
+	step(fmt.Sprintf("%d nodes Ready", c.opts.Nodes))
 	if err := c.waitDefaultServiceAccount(ctx); err != nil {
 		return err
 	}
+	step("ServiceAccount default/default")
 	if certManager != nil {
-		if err := c.waitHTTP(ctx, certManager, fmt.Sprintf("http://127.0.0.1:%d/readyz", c.ports.certManagerHealth), nil); err != nil {
+		select {
+		case err := <-certManager:
+			certManager <- err // for the deferred wait
 			return err
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for cert-manager: %w", ctx.Err())
 		}
 	}
+	return nil
+}
+
+// startCertManager installs cert-manager's CRDs, starts its controller once they are established,
+// and waits until it is ready.
+func (c *Cluster) startCertManager(ctx context.Context, step func(string)) error {
+	if err := c.installCertManagerCRDs(ctx); err != nil {
+		return err
+	}
+	step("cert-manager CRDs established")
+	if err := c.bindClusterAdmin(ctx, certManagerUser); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	p, err := c.start(CertManager, c.certManagerArgs(), nil)
+	if err != nil {
+		return err
+	}
+	if err := c.waitHTTP(ctx, p, fmt.Sprintf("http://127.0.0.1:%d/readyz", c.ports.certManagerHealth), nil); err != nil {
+		return err
+	}
+	step(CertManager + " /readyz")
 	return nil
 }
 

@@ -12,6 +12,18 @@
 // podCIDR, but no container runs. Every fake node carries the taint kwok.x-k8s.io/node=fake:NoSchedule
 // so that nothing lands there by accident: pods the tests create must tolerate it (see
 // TolerateFakeNodes and FakeNodeToleration).
+//
+// Typical use, in a suite's setup:
+//
+//	assets, _ := testenv.AssetsDir()
+//	c, err := cluster.Start(ctx, cluster.Options{
+//		AssetsDir:   assets,
+//		StateDir:    dir,
+//		Nodes:       3,
+//		CertManager: cluster.CertManagerAvailable(assets),
+//	})
+//	// ... DeferCleanup(c.Stop) / t.Cleanup(func() { c.Stop() })
+//	cfg := c.RESTConfig() // or KUBECONFIG=c.Kubeconfig() for kubectl
 package cluster
 
 import (
@@ -491,6 +503,9 @@ func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.restConfi
 
 // Client is an admin clientset.
 func (c *Cluster) Client() kubernetes.Interface { return c.client }
+
+// Options are the options the cluster runs with, defaults filled in (e.g. ClusterCIDR).
+func (c *Cluster) Options() Options { return c.opts }
 
 // StateDir is the absolute state directory.
 func (c *Cluster) StateDir() string { return c.dirs.root }

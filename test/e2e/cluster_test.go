@@ -55,7 +55,8 @@ var _ = Describe("The local cluster", Ordered, func() {
 		for _, n := range testCluster.NodeNames() {
 			nodes[n] = true
 		}
-		_, clusterCIDR, _ := net.ParseCIDR("10.244.0.0/16") // cluster.Options' default ClusterCIDR
+		_, clusterCIDR, err := net.ParseCIDR(testCluster.Options().ClusterCIDR)
+		Expect(err).NotTo(HaveOccurred())
 		Eventually(func(g Gomega) {
 			pods, err := k8s.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + name})
 			g.Expect(err).NotTo(HaveOccurred())

@@ -78,3 +78,48 @@ uninstall: manifests ## Remove the CRDs from the cluster in $KUBECONFIG.
 .PHONY: demo
 demo: ## Start a local control plane, install Mizzen, run the manager and apply the samples.
 	go run ./hack/demo
+
+##@ Packaging
+
+# The OLM bundle: hack/bundle's defaults (version 0.1.0, image ghcr.io/mizzen-mesh/mizzen:v0.1.0,
+# channel alpha) are what the committed bundle/ holds and test/packaging checks; set these to cut
+# another one, e.g. `make bundle VERSION=0.2.0 BUNDLE_OPERATOR_IMG=ghcr.io/mizzen-mesh/mizzen:v0.2.0`.
+VERSION ?=
+BUNDLE_OPERATOR_IMG ?=
+CHANNELS ?=
+DEFAULT_CHANNEL ?=
+BUNDLE_IMG ?= ghcr.io/mizzen-mesh/mizzen-bundle:v$(or $(VERSION),0.1.0)
+# What deploy/undeploy apply: config/default or an overlay such as overlays/acme.
+DEPLOY_CONFIG ?= default
+KUBECTL ?= kubectl
+
+# kustomize-build DIR: `kustomize build config/DIR` with the manager image set to $(IMG). It builds
+# from a copy of config/, so the committed kustomizations are never edited.
+define kustomize-build
+tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; cp -r config "$$tmp/"; \
+(cd "$$tmp/config/manager" && "$(KUSTOMIZE)" edit set image controller=$(IMG)); \
+"$(KUSTOMIZE)" build "$$tmp/config/$(1)"
+endef
+
+.PHONY: build-installer
+build-installer: manifests ## Write dist/install.yaml: the whole operator (config/default) with image $(IMG).
+	mkdir -p dist
+	$(call kustomize-build,default) > dist/install.yaml
+	@echo "wrote dist/install.yaml (image $(IMG))"
+
+.PHONY: deploy
+deploy: manifests ## Install the operator (config/$(DEPLOY_CONFIG), image $(IMG)) into the cluster in $KUBECONFIG; needs cert-manager.
+	$(call kustomize-build,$(DEPLOY_CONFIG)) | "$(KUBECTL)" apply --server-side --force-conflicts -f -
+
+.PHONY: undeploy
+undeploy: ## Remove what deploy installed (ignore-not-found=true to ignore missing objects).
+	$(call kustomize-build,$(DEPLOY_CONFIG)) | "$(KUBECTL)" delete --ignore-not-found=$(or $(ignore-not-found),false) -f -
+
+.PHONY: bundle
+bundle: manifests ## Generate the OLM bundle (bundle/, bundle.Dockerfile) from config/ with hack/bundle.
+	go run ./hack/bundle $(if $(VERSION),--version=$(VERSION)) $(if $(BUNDLE_OPERATOR_IMG),--image=$(BUNDLE_OPERATOR_IMG)) \
+		$(if $(CHANNELS),--channels=$(CHANNELS)) $(if $(DEFAULT_CHANNEL),--default-channel=$(DEFAULT_CHANNEL))
+
+.PHONY: bundle-build
+bundle-build: ## Build the bundle image $(BUNDLE_IMG) (needs a Docker engine).
+	docker build -f bundle.Dockerfile -t $(BUNDLE_IMG) .

@@ -35,10 +35,17 @@ func jsonToYAML(j []byte) ([]byte, error) {
 		return []byte("{}\n"), nil
 	}
 	w.mapping(m, 0, false)
-	return w.b, nil
+	return w.b, w.err
 }
 
-type yamlWriter struct{ b []byte }
+type yamlWriter struct {
+	b   []byte
+	err error
+}
+
+// maxKeyBytes: YAML caps implicit keys at 1024 characters; bytes are a
+// conservative count of them.
+const maxKeyBytes = 1024
 
 func (w *yamlWriter) indent(n int) {
 	for range n {
@@ -58,7 +65,11 @@ func (w *yamlWriter) mapping(m map[string]any, n int, inline bool) {
 		if i > 0 || !inline {
 			w.indent(n)
 		}
+		start := len(w.b)
 		w.b = appendScalarString(w.b, k)
+		if len(w.b)-start > maxKeyBytes && w.err == nil {
+			w.err = fmt.Errorf("map key %.40q... is %d bytes written: YAML allows at most 1024 characters in a key", k, len(w.b)-start)
+		}
 		w.b = append(w.b, ':')
 		switch v := m[k].(type) {
 		case map[string]any:
@@ -230,10 +241,10 @@ func yamlToJSON(y []byte) ([]byte, error) {
 		n := len(ln) - len(strings.TrimLeft(ln, " "))
 		p.lines = append(p.lines, yamlLine{indent: n, text: ln[n:]})
 	}
-	if len(p.lines) == 0 || p.lines[0].indent != 0 {
+	if _, _, isKey, _ := splitKey(p.lines[0].text); p.lines[0].indent != 0 || !isKey {
 		return nil, p.errorf("document must start with a key at column 0")
 	}
-	if err := p.node(0); err != nil {
+	if err := p.mapping(0); err != nil {
 		return nil, err
 	}
 	if p.i != len(p.lines) {

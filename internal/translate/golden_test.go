@@ -1,0 +1,350 @@
+package translate_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/envoy"
+	"github.com/mizzen-mesh/mizzen/internal/mesh"
+	"github.com/mizzen-mesh/mizzen/internal/translate"
+	"github.com/mizzen-mesh/mizzen/internal/validate"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var docSeparator = regexp.MustCompile(`(?m)^---\s*$`)
+
+// testCase is an input file: Kubernetes objects, rules, and two test-only kinds: MeshSettings
+// (mesh.Settings) and Proxy (the pod whose proxy is translated: spec.pod, spec.kind).
+type testCase struct {
+	in        mesh.Input
+	proxyPod  string // namespace/name
+	proxyKind mesh.ProxyKind
+	explicit  bool // EndpointSlices given: do not derive them
+}
+
+// readObjects adds the objects of a multi-document YAML file to c. Istio's group is accepted
+// for rules, as if the apiVersion had been rewritten.
+func (c *testCase) readObjects(t testing.TB, data []byte, defaultNS string) {
+	t.Helper()
+	for _, doc := range docSeparator.Split(string(data), -1) {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		var head struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		}
+		if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
+			t.Fatal(err)
+		}
+		group, _, _ := strings.Cut(head.APIVersion, "/")
+		rule := group == "networking.istio.io" || group == v1alpha1.GroupVersion.Group
+		var obj interface {
+			GetNamespace() string
+			SetNamespace(string)
+		}
+		switch {
+		case head.Kind == "Service" && head.APIVersion == "v1":
+			c.in.Services = append(c.in.Services, corev1.Service{})
+			obj = &c.in.Services[len(c.in.Services)-1]
+		case head.Kind == "Pod":
+			c.in.Pods = append(c.in.Pods, corev1.Pod{})
+			obj = &c.in.Pods[len(c.in.Pods)-1]
+		case head.Kind == "Node":
+			c.in.Nodes = append(c.in.Nodes, corev1.Node{})
+			obj = &c.in.Nodes[len(c.in.Nodes)-1]
+		case head.Kind == "EndpointSlice":
+			c.in.EndpointSlices = append(c.in.EndpointSlices, discoveryv1.EndpointSlice{})
+			obj = &c.in.EndpointSlices[len(c.in.EndpointSlices)-1]
+			c.explicit = true
+		case rule && head.Kind == "VirtualService":
+			c.in.VirtualServices = append(c.in.VirtualServices, v1alpha1.VirtualService{})
+			obj = &c.in.VirtualServices[len(c.in.VirtualServices)-1]
+		case rule && head.Kind == "DestinationRule":
+			c.in.DestinationRules = append(c.in.DestinationRules, v1alpha1.DestinationRule{})
+			obj = &c.in.DestinationRules[len(c.in.DestinationRules)-1]
+		case rule && head.Kind == "Gateway":
+			c.in.Gateways = append(c.in.Gateways, v1alpha1.Gateway{})
+			obj = &c.in.Gateways[len(c.in.Gateways)-1]
+		case head.Kind == "MeshSettings":
+			var s struct{ Spec mesh.Settings }
+			if err := yaml.UnmarshalStrict([]byte(doc), &s); err != nil {
+				t.Fatal(err)
+			}
+			c.in.Settings = s.Spec
+			continue
+		case head.Kind == "Proxy":
+			var p struct {
+				Spec struct {
+					Pod  string
+					Kind mesh.ProxyKind
+				}
+			}
+			if err := yaml.Unmarshal([]byte(doc), &p); err != nil {
+				t.Fatal(err)
+			}
+			c.proxyPod, c.proxyKind = p.Spec.Pod, p.Spec.Kind
+			continue
+		default:
+			continue // other kinds of the samples (ServiceEntry, Deployment, ...)
+		}
+		if err := yaml.Unmarshal([]byte(doc), obj); err != nil {
+			t.Fatalf("%s: %v", head.Kind, err)
+		}
+		if obj.GetNamespace() == "" && head.Kind != "Node" {
+			obj.SetNamespace(defaultNS)
+		}
+	}
+}
+
+// deriveEndpointSlices plays the EndpointSlice controller: one slice per service with the pods
+// its selector picks, ready unless the pod's Ready condition is False.
+func (c *testCase) deriveEndpointSlices() {
+	if c.explicit {
+		return
+	}
+	for _, svc := range c.in.Services {
+		if len(svc.Spec.Selector) == 0 {
+			continue
+		}
+		es := discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: svc.Name + "-x", Namespace: svc.Namespace, Labels: map[string]string{discoveryv1.LabelServiceName: svc.Name}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+		}
+		var pods []corev1.Pod
+		for _, p := range c.in.Pods {
+			if p.Namespace == svc.Namespace && mesh.LabelsMatch(svc.Spec.Selector, p.Labels) && p.Status.PodIP != "" {
+				pods = append(pods, p)
+			}
+		}
+		for _, sp := range svc.Spec.Ports {
+			target := sp.Port
+			if sp.TargetPort.Type == intstr.Int && sp.TargetPort.IntVal != 0 {
+				target = sp.TargetPort.IntVal
+			}
+			name := sp.Name
+			es.Ports = append(es.Ports, discoveryv1.EndpointPort{Name: &name, Port: &target})
+		}
+		for _, p := range pods {
+			ready := true
+			for _, cond := range p.Status.Conditions {
+				if cond.Type == corev1.PodReady && cond.Status == corev1.ConditionFalse {
+					ready = false
+				}
+			}
+			node := p.Spec.NodeName
+			ep := discoveryv1.Endpoint{Addresses: []string{p.Status.PodIP}, Conditions: discoveryv1.EndpointConditions{Ready: &ready},
+				TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: p.Name, Namespace: p.Namespace}}
+			if node != "" {
+				ep.NodeName = &node
+			}
+			es.Endpoints = append(es.Endpoints, ep)
+		}
+		c.in.EndpointSlices = append(c.in.EndpointSlices, es)
+	}
+}
+
+func loadCase(t testing.TB, files ...string) *testCase {
+	t.Helper()
+	c := &testCase{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.readObjects(t, data, "default")
+	}
+	c.deriveEndpointSlices()
+	return c
+}
+
+func (c *testCase) translate(t testing.TB) (*mesh.Snapshot, mesh.Proxy, translate.Resources, []validate.Problem) {
+	t.Helper()
+	snap := mesh.New(c.in)
+	ns, name, _ := strings.Cut(c.proxyPod, "/")
+	pod := snap.Pod(ns, name)
+	if pod == nil {
+		t.Fatalf("proxy pod %q not found", c.proxyPod)
+	}
+	kind := c.proxyKind
+	if kind == "" {
+		kind = mesh.Sidecar
+	}
+	proxy := mesh.ProxyFor(pod, kind)
+	if proxy.ID == "" {
+		proxy.ID = pod.Name
+	}
+	res, problems := translate.Translate(snap, proxy)
+	return snap, proxy, res, problems
+}
+
+// checkResources renders the resources as internal/envoy does, which validates every message
+// (inside Anys too), checks references between files and round-trips them through strict
+// protojson; and checks each message's own strict round trip.
+func checkResources(t testing.TB, proxy mesh.Proxy, res translate.Resources) {
+	t.Helper()
+	for _, l := range res.Listeners {
+		if err := l.ValidateAll(); err != nil {
+			t.Errorf("listener %s: %v", l.GetName(), err)
+		}
+		roundTrip(t, l, &listenerv3.Listener{})
+	}
+	for _, c := range res.Clusters {
+		if err := c.ValidateAll(); err != nil {
+			t.Errorf("cluster %s: %v", c.GetName(), err)
+		}
+		roundTrip(t, c, &clusterv3.Cluster{})
+	}
+	node := envoy.Node{ID: proxy.ID, Namespace: proxy.Namespace,
+		Locality: envoy.Locality{Region: proxy.Locality.Region, Zone: proxy.Locality.Zone, SubZone: proxy.Locality.SubZone}}
+	files, err := envoy.Renderer{MaxBytes: 64 << 20}.Render(node, res.Listeners, res.Clusters)
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	if err := envoy.Verify(files); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+}
+
+func roundTrip(t testing.TB, m proto.Message, into proto.Message) {
+	t.Helper()
+	j, err := protojson.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := protojson.Unmarshal(j, into); err != nil {
+		t.Fatalf("strict decode of %T: %v", m, err)
+	}
+	if !proto.Equal(canonical(t, m), canonical(t, into)) {
+		t.Errorf("%T does not survive a protojson round trip", m)
+	}
+}
+
+// canonical re-encodes m through protojson, which decodes Any contents, so that proto.Equal
+// does not compare Any bytes of two encoders.
+func canonical(t testing.TB, m proto.Message) proto.Message {
+	j, err := protojson.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := m.ProtoReflect().New().Interface()
+	if err := protojson.Unmarshal(j, out); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(out)
+	out2 := m.ProtoReflect().New().Interface()
+	_ = proto.Unmarshal(b, out2)
+	return out2
+}
+
+var jsonOut = protojson.MarshalOptions{UseProtoNames: true}
+
+// render is the golden form: problems, then listeners and clusters as protojson, as YAML.
+func render(t testing.TB, res translate.Resources, problems []validate.Problem) []byte {
+	t.Helper()
+	type problem struct {
+		Field   string `json:"field"`
+		Reason  string `json:"reason"`
+		Message string `json:"message"`
+	}
+	doc := struct {
+		Problems  []problem         `json:"problems"`
+		Listeners []json.RawMessage `json:"listeners"`
+		Clusters  []json.RawMessage `json:"clusters"`
+	}{Problems: []problem{}}
+	for _, p := range problems {
+		doc.Problems = append(doc.Problems, problem{p.Field, p.Reason, p.Message})
+	}
+	for _, l := range res.Listeners {
+		j, err := jsonOut.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc.Listeners = append(doc.Listeners, j)
+	}
+	for _, c := range res.Clusters {
+		j, err := jsonOut.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc.Clusters = append(doc.Clusters, j)
+	}
+	j, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := yaml.JSONToYAML(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return y
+}
+
+func compareGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/translate/ -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the translation; diff it with -update and review:\n%s", path, firstDiff(string(want), string(got)))
+	}
+}
+
+func firstDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(wl) && i < len(gl); i++ {
+		if wl[i] != gl[i] {
+			return fmt.Sprintf("line %d:\n-%s\n+%s", i+1, wl[i], gl[i])
+		}
+	}
+	return fmt.Sprintf("lengths differ: %d vs %d lines", len(wl), len(gl))
+}
+
+// TestGolden translates every testdata/<case>.in.yaml and compares with <case>.out.yaml.
+func TestGolden(t *testing.T) {
+	ins, err := filepath.Glob("testdata/*.in.yaml")
+	if err != nil || len(ins) == 0 {
+		t.Fatalf("no cases: %v", err)
+	}
+	for _, in := range ins {
+		name := strings.TrimSuffix(filepath.Base(in), ".in.yaml")
+		t.Run(name, func(t *testing.T) {
+			c := loadCase(t, in)
+			_, proxy, res, problems := c.translate(t)
+			checkResources(t, proxy, res)
+			out := render(t, res, problems)
+			compareGolden(t, strings.TrimSuffix(in, ".in.yaml")+".out.yaml", out)
+			// Deterministic: a second translation of a fresh snapshot gives the same bytes.
+			_, _, res2, problems2 := loadCase(t, in).translate(t)
+			if !bytes.Equal(out, render(t, res2, problems2)) {
+				t.Error("translation is not deterministic")
+			}
+		})
+	}
+}

@@ -171,7 +171,7 @@ func plainSafe(s string) bool {
 	case "y", "n", "yes", "no", "true", "false", "on", "off", "null", ".inf", ".nan", "-.inf", "+.inf":
 		return false
 	}
-	if c := s[0]; '0' <= c && c <= '9' || c == '.' {
+	if c := s[0]; ('0' <= c && c <= '9' || c == '.') && mayBeNumber(s) {
 		// Possibly a number: 0x1f, 0o17, 017, 0b1, 1_000, 1e3, .5, 1:20 (base 60).
 		if strings.ContainsRune(s, ':') {
 			return false
@@ -193,8 +193,23 @@ func plainSafe(s string) bool {
 			return false // YAML 1.1 floats Go does not parse, e.g. "1.e5"
 		}
 	}
-	if _, err := strconv.ParseFloat(s, 64); err == nil {
-		return false // "inf", "Infinity", "nan": harmless in YAML, quoted anyway
+	switch strings.ToLower(s) {
+	case "inf", "infinity", "nan":
+		return false // floats to strconv; harmless in YAML, quoted anyway
+	}
+	return true
+}
+
+// mayBeNumber is a cheap filter before strconv (whose failures allocate):
+// only these characters occur in YAML 1.1/1.2 ints, floats and sexagesimals.
+func mayBeNumber(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		case c == '.' || c == '_' || c == ':' || c == '+' || c == '-' || c == 'x' || c == 'X' || c == 'o' || c == 'O':
+		default:
+			return false
+		}
 	}
 	return true
 }
@@ -237,6 +252,7 @@ func yamlToJSON(y []byte) ([]byte, error) {
 	if text == "{}\n" {
 		return []byte("{}"), nil
 	}
+	p.lines = make([]yamlLine, 0, strings.Count(text, "\n"))
 	for ln := range strings.SplitSeq(strings.TrimSuffix(text, "\n"), "\n") {
 		n := len(ln) - len(strings.TrimLeft(ln, " "))
 		p.lines = append(p.lines, yamlLine{indent: n, text: ln[n:]})
@@ -398,7 +414,7 @@ func (p *yamlReader) scalar(text string) error {
 			return fmt.Errorf("text after quoted string: %q", text[n:])
 		}
 		p.out = appendJSONString(p.out, s)
-	case json.Valid([]byte(text)) && (text[0] == '-' || '0' <= text[0] && text[0] <= '9'):
+	case (text[0] == '-' || '0' <= text[0] && text[0] <= '9') && mayBeNumber(text) && json.Valid([]byte(text)):
 		p.out = append(p.out, text...) // a JSON number, as protojson wrote it
 	case plainSafe(text):
 		p.out = appendJSONString(p.out, text)

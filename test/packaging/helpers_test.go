@@ -157,3 +157,5 @@ func fmtList[T any](xs []T) string {
 	}
 	return b.String()
 }
+
+func fmtInt(i int) string { return fmt.Sprint(i) }

@@ -114,7 +114,9 @@ const (
 
 // Kustomize builds the kustomization in dir (relative to root) with the options of `kustomize build`.
 func Kustomize(root, dir string) (resmap.ResMap, error) {
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	opts := krusty.MakeDefaultOptions()
+	opts.Reorder = krusty.ReorderOptionLegacy // as `kustomize build` orders its output
+	k := krusty.MakeKustomizer(opts)
 	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(root, filepath.FromSlash(dir)))
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
@@ -474,9 +476,23 @@ func (g *generator) almExamples() (string, error) {
 // descriptors kept), with the storage version; the base may not name a CRD that does not exist.
 func (g *generator) ownedCRDs(csv *operatorsv1alpha1.ClusterServiceVersion) error {
 	base := map[string]operatorsv1alpha1.CRDDescription{}
-	for _, d := range csv.Spec.CustomResourceDefinitions.Owned {
+	order := map[string]int{}
+	for i, d := range csv.Spec.CustomResourceDefinitions.Owned {
 		base[d.Name] = d
+		order[d.Name] = i
 	}
+	// The base's order first (it is how the console lists them), then any CRD it does not name.
+	sort.SliceStable(g.crds, func(i, j int) bool {
+		oi, iok := order[g.crds[i].Name]
+		oj, jok := order[g.crds[j].Name]
+		if iok != jok {
+			return iok
+		}
+		if iok {
+			return oi < oj
+		}
+		return g.crds[i].Name < g.crds[j].Name
+	})
 	var owned []operatorsv1alpha1.CRDDescription
 	for _, crd := range g.crds {
 		for _, v := range crd.Spec.Versions {

@@ -43,7 +43,7 @@ type testCase struct {
 
 // readObjects adds the objects of a multi-document YAML file to c. Istio's group is accepted
 // for rules, as if the apiVersion had been rewritten.
-func (c *testCase) readObjects(t testing.TB, data []byte, defaultNS string) {
+func (c *testCase) readObjects(t testing.TB, data []byte, dir, defaultNS string) {
 	t.Helper()
 	for _, doc := range docSeparator.Split(string(data), -1) {
 		if strings.TrimSpace(doc) == "" {
@@ -91,6 +91,18 @@ func (c *testCase) readObjects(t testing.TB, data []byte, defaultNS string) {
 				t.Fatal(err)
 			}
 			c.in.Settings = s.Spec
+			continue
+		case head.Kind == "Include": // test-only: the objects of another file
+			var inc struct{ Spec struct{ File string } }
+			if err := yaml.Unmarshal([]byte(doc), &inc); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, inc.Spec.File)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.readObjects(t, data, filepath.Dir(path), defaultNS)
 			continue
 		case head.Kind == "Proxy":
 			var p struct {
@@ -171,7 +183,7 @@ func loadCase(t testing.TB, files ...string) *testCase {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.readObjects(t, data, "default")
+		c.readObjects(t, data, filepath.Dir(f), "default")
 	}
 	c.deriveEndpointSlices()
 	return c

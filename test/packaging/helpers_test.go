@@ -159,3 +159,7 @@ func fmtList[T any](xs []T) string {
 }
 
 func fmtInt(i int) string { return fmt.Sprint(i) }
+
+func unstructuredSlice(o *unstructured.Unstructured, fields ...string) ([]any, bool, error) {
+	return unstructured.NestedSlice(o.Object, fields...)
+}

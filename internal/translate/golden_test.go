@@ -86,7 +86,10 @@ func (c *testCase) readObjects(t testing.TB, data []byte, dir, defaultNS string)
 			c.in.Gateways = append(c.in.Gateways, v1alpha1.Gateway{})
 			obj = &c.in.Gateways[len(c.in.Gateways)-1]
 		case head.Kind == "MeshSettings":
-			var s struct{ Spec mesh.Settings }
+			var s struct {
+				Kind string
+				Spec mesh.Settings
+			}
 			if err := yaml.UnmarshalStrict([]byte(doc), &s); err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,9 @@ package packaging
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,4 +108,129 @@ func TestInstallerAppliesServerSide(t *testing.T) {
 		n++
 	}
 	t.Logf("%d objects of dist/install.yaml are in the cluster", n)
+
+	t.Run("cert-manager issues from the mesh CA", func(t *testing.T) {
+		certManagerIssues(t, ctx, c, env.BinaryAssetsDirectory, kcPath)
+	})
+}
+
+// certManagerIssues runs the real cert-manager controller (built by hack/assets.sh) with its
+// cluster resource namespace at cert-manager's default, and checks that the objects of
+// dist/install.yaml become Ready: the serving certificates, the mesh CA chain, and a SPIFFE
+// workload certificate from ClusterIssuer mizzen-mesh-ca, as the manager will request them.
+func certManagerIssues(t *testing.T, ctx context.Context, c client.Client, assets, kubeconfig string) {
+	bin := filepath.Join(assets, "cert-manager-controller")
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("no cert-manager-controller in %s (hack/tools/cert-manager builds it)", assets)
+	}
+	cmd := exec.Command(bin, "--kubeconfig="+kubeconfig, "--cluster-resource-namespace=cert-manager", "--leader-elect=false")
+	logs := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("cert-manager-controller log:\n%s", logs.String())
+		}
+	})
+
+	const spiffeID = "spiffe://cluster.local/ns/default/sa/default"
+	workload := &unstructured.Unstructured{}
+	if err := kyaml.Unmarshal([]byte(`
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: mizzen-proxy-test, namespace: default}
+spec:
+  secretName: mizzen-proxy-test
+  uris: ["`+spiffeID+`"]
+  duration: 1h
+  renewBefore: 20m
+  privateKey: {algorithm: ECDSA, size: 256}
+  issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: mizzen-mesh-ca}`), &workload.Object); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(ctx, workload); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, o := range []struct{ kind, ns, name string }{
+		{"ClusterIssuer", "", "mizzen-mesh-ca-selfsigned"},
+		{"Certificate", "cert-manager", "mizzen-mesh-ca"},
+		{"ClusterIssuer", "", "mizzen-mesh-ca"},
+		{"Issuer", "mizzen-system", "mizzen-selfsigned-issuer"},
+		{"Certificate", "mizzen-system", "mizzen-serving-cert"},
+		{"Certificate", "mizzen-system", "mizzen-metrics-certs"},
+		{"Certificate", "default", "mizzen-proxy-test"},
+	} {
+		if err := waitReady(ctx, c, o.kind, o.ns, o.name); err != nil {
+			t.Fatalf("%s %s/%s: %v", o.kind, o.ns, o.name, err)
+		}
+	}
+
+	for _, s := range []struct{ ns, name string }{{"mizzen-system", "webhook-server-cert"}, {"mizzen-system", "metrics-server-cert"}} {
+		secret := &corev1.Secret{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: s.name}, secret); err != nil {
+			t.Errorf("the manager mounts secret %s/%s: %v", s.ns, s.name, err)
+		}
+	}
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "mizzen-proxy-test"}, secret); err != nil {
+		t.Fatal(err)
+	}
+	leaf := parseCert(t, secret.Data["tls.crt"])
+	if len(leaf.URIs) != 1 || leaf.URIs[0].String() != spiffeID {
+		t.Errorf("URI SANs %v, want %s", leaf.URIs, spiffeID)
+	}
+	if leaf.Issuer.CommonName != "Mizzen mesh CA" {
+		t.Errorf("issued by %q, want the mesh CA", leaf.Issuer.CommonName)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(parseCert(t, secret.Data["ca.crt"]))
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Errorf("the workload certificate does not chain to the mesh CA: %v", err)
+	}
+}
+
+// waitReady waits for a cert-manager object's Ready condition to be True.
+func waitReady(ctx context.Context, c client.Client, kind, ns, name string) error {
+	last := "not found"
+	for {
+		o := &unstructured.Unstructured{}
+		o.SetAPIVersion("cert-manager.io/v1")
+		o.SetKind(kind)
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, o); err == nil {
+			conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+			last = "no Ready condition"
+			for _, cond := range conds {
+				m, _ := cond.(map[string]any)
+				if m["type"] == "Ready" {
+					if m["status"] == "True" {
+						return nil
+					}
+					last = fmt.Sprintf("Ready=%v: %v", m["status"], m["message"])
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not Ready: %s", last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func parseCert(t *testing.T, data []byte) *x509.Certificate {
+	t.Helper()
+	block, _ := pem.Decode(data)
+	if block == nil {
+		t.Fatal("no PEM certificate")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
 }

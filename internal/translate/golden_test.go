@@ -13,8 +13,13 @@ import (
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tcpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,7 +27,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
-	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/translate"
 	"github.com/mizzen-mesh/mizzen/internal/validate"
@@ -212,31 +216,102 @@ func (c *testCase) translate(t testing.TB) (*mesh.Snapshot, mesh.Proxy, translat
 	return snap, proxy, res, problems
 }
 
-// checkResources renders the resources as internal/envoy does, which validates every message
-// (inside Anys too), checks references between files and round-trips them through strict
-// protojson; and checks each message's own strict round trip.
+// checkResources checks the resources as Envoy will read them: every message passes ValidateAll,
+// including those inside Anys (which ValidateAll does not enter); each resource survives a
+// strict protojson round trip; every cluster a route or TCP proxy names exists; every SDS
+// reference names a secret of the file it reads.
 func checkResources(t testing.TB, proxy mesh.Proxy, res translate.Resources) {
 	t.Helper()
-	for _, l := range res.Listeners {
-		if err := l.ValidateAll(); err != nil {
-			t.Errorf("listener %s: %v", l.GetName(), err)
+	clusters := map[string]bool{translate.PrometheusStatsCluster: true}
+	for _, c := range res.Clusters {
+		if clusters[c.GetName()] {
+			t.Errorf("cluster %s defined twice", c.GetName())
 		}
+		clusters[c.GetName()] = true
+	}
+	names := map[string]bool{}
+	for _, l := range res.Listeners {
+		if names[l.GetName()] {
+			t.Errorf("listener %s defined twice", l.GetName())
+		}
+		names[l.GetName()] = true
+		deepCheck(t, "listener "+l.GetName(), l, clusters)
 		roundTrip(t, l, &listenerv3.Listener{})
 	}
 	for _, c := range res.Clusters {
-		if err := c.ValidateAll(); err != nil {
-			t.Errorf("cluster %s: %v", c.GetName(), err)
-		}
+		deepCheck(t, "cluster "+c.GetName(), c, clusters)
 		roundTrip(t, c, &clusterv3.Cluster{})
 	}
-	node := envoy.Node{ID: proxy.ID, Namespace: proxy.Namespace,
-		Locality: envoy.Locality{Region: proxy.Locality.Region, Zone: proxy.Locality.Zone, SubZone: proxy.Locality.SubZone}}
-	files, err := envoy.Renderer{MaxBytes: 64 << 20}.Render(node, res.Listeners, res.Clusters)
-	if err != nil {
-		t.Fatalf("render: %v", err)
+}
+
+type validatable interface{ ValidateAll() error }
+
+func deepCheck(t testing.TB, what string, m proto.Message, clusters map[string]bool) {
+	t.Helper()
+	if v, ok := m.(validatable); ok {
+		if err := v.ValidateAll(); err != nil {
+			t.Errorf("%s: %T: %v", what, m, err)
+		}
 	}
-	if err := envoy.Verify(files); err != nil {
-		t.Fatalf("verify: %v", err)
+	switch m := m.(type) {
+	case *routev3.RouteAction:
+		refs := []string{m.GetCluster()}
+		for _, w := range m.GetWeightedClusters().GetClusters() {
+			refs = append(refs, w.GetName())
+		}
+		for _, mp := range m.GetRequestMirrorPolicies() {
+			refs = append(refs, mp.GetCluster())
+		}
+		checkRefs(t, what, refs, clusters)
+	case *tcpv3.TcpProxy:
+		refs := []string{m.GetCluster()}
+		for _, w := range m.GetWeightedClusters().GetClusters() {
+			refs = append(refs, w.GetName())
+		}
+		checkRefs(t, what, refs, clusters)
+	case *tlsv3.SdsSecretConfig:
+		want := map[string]string{translate.WorkloadCertSecretName: translate.WorkloadSDSFile, translate.RootCASecretName: translate.RootCASDSFile}[m.GetName()]
+		p := m.GetSdsConfig().GetPathConfigSource()
+		if want == "" || p.GetPath() != translate.SDSPathDir+"/"+want || p.GetWatchedDirectory().GetPath() != translate.SDSPathDir {
+			t.Errorf("%s: secret %q read from %q (watching %q)", what, m.GetName(), p.GetPath(), p.GetWatchedDirectory().GetPath())
+		}
+	}
+	m.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		visit := func(mv protoreflect.Message) {
+			inner := mv.Interface()
+			if a, ok := inner.(*anypb.Any); ok {
+				u, err := a.UnmarshalNew()
+				if err != nil {
+					t.Errorf("%s: %v", what, err)
+					return
+				}
+				inner = u
+			}
+			deepCheck(t, what, inner, clusters)
+		}
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, e protoreflect.Value) bool { visit(e.Message()); return true })
+			}
+		case fd.Message() == nil:
+		case fd.IsList():
+			for i := 0; i < v.List().Len(); i++ {
+				visit(v.List().Get(i).Message())
+			}
+		default:
+			visit(v.Message())
+		}
+		return true
+	})
+}
+
+func checkRefs(t testing.TB, what string, refs []string, clusters map[string]bool) {
+	t.Helper()
+	for _, r := range refs {
+		if r != "" && !clusters[r] {
+			t.Errorf("%s: unknown cluster %q", what, r)
+		}
 	}
 }
 

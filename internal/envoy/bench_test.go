@@ -89,5 +89,24 @@ func BenchmarkRender(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(size), "config-bytes")
 		})
+		// Steady state with a Cache: another proxy whose clusters and
+		// listeners were rendered before (only the bootstrap differs).
+		b.Run(fmt.Sprintf("clusters=%d/cached", n), func(b *testing.B) {
+			ls, cs := scaleConfig(n)
+			c := &Cache{Renderer: Renderer{MaxBytes: 64 << 20}}
+			if _, err := c.Render(testNode(), ls, cs); err != nil {
+				b.Fatal(err)
+			}
+			node := testNode()
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for i := 0; b.Loop(); i++ {
+				node.ID = fmt.Sprintf("p-%d", i)
+				if _, err := c.Render(node, ls, cs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
 	}
 }

@@ -161,17 +161,28 @@ type named interface {
 }
 
 // checkResources validates each resource before it is packed (validation
-// does not look inside an Any) and returns them sorted by name. Envoy
-// rejects a whole update that repeats a name, or that redefines a static
-// resource.
+// does not look inside an Any) and returns them sorted by name.
 func checkResources[T named](kind string, in []T, reserved map[string]bool) ([]proto.Message, error) {
+	out, err := sortResources(kind, in, reserved)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range out {
+		if err := validate(r); err != nil {
+			return nil, fmt.Errorf("%s %q: %w", kind, r.(named).GetName(), err)
+		}
+	}
+	return out, nil
+}
+
+// sortResources returns the resources sorted by name, so that input order
+// does not change the output. Envoy rejects a whole update that repeats a
+// name, or that redefines a static resource.
+func sortResources[T named](kind string, in []T, reserved map[string]bool) ([]proto.Message, error) {
 	sorted := slices.Clone(in)
 	for i, r := range sorted {
 		if proto.Message(r) == nil || !r.ProtoReflect().IsValid() {
 			return nil, fmt.Errorf("%s #%d is nil", kind, i)
-		}
-		if err := validate(r); err != nil {
-			return nil, fmt.Errorf("%s %q: %w", kind, r.GetName(), err)
 		}
 		if reserved[r.GetName()] {
 			return nil, fmt.Errorf("%s %q: name is taken by a static resource of the bootstrap", kind, r.GetName())

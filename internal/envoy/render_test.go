@@ -187,7 +187,15 @@ func TestVerifyComparesContent(t *testing.T) {
 	}
 }
 
-func TestRenderErrors(t *testing.T) {
+type renderCase struct {
+	node      Node
+	listeners []*listenerv3.Listener
+	clusters  []*clusterv3.Cluster
+	want      string
+}
+
+// renderErrorCases are inputs Render must refuse, with the error they give.
+func renderErrorCases() map[string]renderCase {
 	badTimeout := testClusters()
 	badTimeout[1].ConnectTimeout = durationpb.New(-time.Second)
 
@@ -231,12 +239,7 @@ func TestRenderErrors(t *testing.T) {
 	static := append(testClusters(), staticCluster(PrometheusStatsCluster, "127.0.0.1"))
 	withNil := append(testListeners(), nil)
 
-	for name, tc := range map[string]struct {
-		node      Node
-		listeners []*listenerv3.Listener
-		clusters  []*clusterv3.Cluster
-		want      string
-	}{
+	return map[string]renderCase{
 		"ValidateAll fails": {testNode(), testListeners(), badTimeout,
 			`render config of proxy "p-7f3k2": cluster "outbound|9080|v1|reviews.default.svc.cluster.local": invalid Cluster.ConnectTimeout: value must be greater than 0s`},
 		"invalid inside Any": {testNode(), badHCM, testClusters(),
@@ -253,7 +256,11 @@ func TestRenderErrors(t *testing.T) {
 		"static name":    {testNode(), testListeners(), static, `cluster "prometheus_stats": name is taken by a static resource of the bootstrap`},
 		"nil listener":   {testNode(), withNil, testClusters(), "listener #4 is nil"},
 		"no proxy id":    {Node{}, nil, nil, "node: empty proxy id"},
-	} {
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	for name, tc := range renderErrorCases() {
 		t.Run(name, func(t *testing.T) {
 			f, err := Render(tc.node, tc.listeners, tc.clusters)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -204,8 +204,9 @@ func checkBootstrapSources(b *bootstrapv3.Bootstrap) error {
 // checker holds what the cross-file checks look up.
 type checker struct {
 	files    map[string]string
-	clusters map[string]bool   // CDS and static cluster names
+	clusters map[string]bool   // CDS and static cluster names; nil: collect refs
 	secrets  map[string]string // SDS file → the secret it holds
+	refs     []clusterRef      // route clusters seen while clusters is nil
 }
 
 // check validates m and everything reachable from it, including through
@@ -293,14 +294,35 @@ func (c *checker) checkRouteClusters(h *hcmv3.HttpConnectionManager, at *path) e
 				names = append(names, m.GetCluster())
 			}
 			for _, n := range names {
-				if n != "" && !c.clusters[n] {
-					return at.errorf("route_config %q: virtual host %q: route #%d (%q): unknown cluster %q",
-						rc.GetName(), vh.GetName(), i, r.GetName(), n)
+				ref := clusterRef{cluster: n, at: at, routeConfig: rc.GetName(), virtualHost: vh.GetName(), route: i, routeName: r.GetName()}
+				if c.clusters == nil {
+					c.refs = append(c.refs, ref) // checked later, against the proxy's clusters
+				} else if err := ref.check(c.clusters); err != nil {
+					return err
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// clusterRef is a cluster named by a route of an inline route table that
+// Envoy validates.
+type clusterRef struct {
+	cluster     string
+	at          *path
+	routeConfig string
+	virtualHost string
+	route       int
+	routeName   string
+}
+
+func (r clusterRef) check(clusters map[string]bool) error {
+	if r.cluster == "" || clusters[r.cluster] {
+		return nil
+	}
+	return r.at.errorf("route_config %q: virtual host %q: route #%d (%q): unknown cluster %q",
+		r.routeConfig, r.virtualHost, r.route, r.routeName, r.cluster)
 }
 
 // sameResources compares rendered and decoded resources one by one.

@@ -18,12 +18,34 @@ import (
 // take for anything but a string, and reads back exactly that subset,
 // rejecting the rest. Tests check both against go-yaml.
 
-// jsonToYAML converts a JSON document whose top level is an object.
-func jsonToYAML(j []byte) ([]byte, error) {
+// decodeJSON parses JSON into generic values, numbers kept as written (no
+// float64 rounding).
+func decodeJSON(j []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(j))
-	d.UseNumber() // numbers stay as written: no float64 rounding
+	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// jsonToYAMLItem writes a JSON object as one item of a block sequence at
+// column 0, exactly as jsonToYAML writes each item of such a sequence.
+func jsonToYAMLItem(j []byte) ([]byte, error) {
+	v, err := decodeJSON(j)
+	if err != nil {
+		return nil, err
+	}
+	w := yamlWriter{b: make([]byte, 0, len(j)+len(j)/4)}
+	w.sequence([]any{v}, 0, false)
+	return w.b, w.err
+}
+
+// jsonToYAML converts a JSON document whose top level is an object.
+func jsonToYAML(j []byte) ([]byte, error) {
+	v, err := decodeJSON(j)
+	if err != nil {
 		return nil, err
 	}
 	m, ok := v.(map[string]any)

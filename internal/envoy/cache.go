@@ -1,0 +1,254 @@
+package envoy
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"fmt"
+	"maps"
+	"strconv"
+	"sync"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// DefaultCacheEntries bounds a Cache: about 2 KiB of YAML each.
+const DefaultCacheEntries = 100_000
+
+// Cache renders like Renderer but memoizes each resource's YAML once it has
+// been validated and verified, keyed by the resource's content. Proxies
+// share most clusters (translate builds them once per snapshot), so the
+// protojson encoding, the strict decoding and the deep validation, which are
+// nearly all of Render's time, are paid once per distinct resource instead
+// of once per proxy. The output is byte-for-byte Render's. Safe for
+// concurrent use; the zero value is ready.
+type Cache struct {
+	Renderer
+	// MaxEntries bounds the cache; 0 means DefaultCacheEntries. When full,
+	// entries unused since the previous sweep are dropped.
+	MaxEntries int
+
+	mu      sync.Mutex
+	entries map[cacheKey]*fragment
+}
+
+type cacheKey struct {
+	typeURL string
+	sum     [sha256.Size]byte // of the deterministic binary encoding
+}
+
+// fragment is one resource rendered and verified: its YAML as an item of
+// the resources sequence, and the clusters its inline route tables need.
+type fragment struct {
+	text []byte
+	refs []clusterRef
+	used bool
+}
+
+// Render renders one proxy's config, as Renderer.Render does.
+func (c *Cache) Render(node Node, listeners []*listenerv3.Listener, clusters []*clusterv3.Cluster) (*Files, error) {
+	files, err := c.render(node, listeners, clusters)
+	if err != nil {
+		return nil, fmt.Errorf("envoy: render config of proxy %q: %w", node.ID, err)
+	}
+	return files, nil
+}
+
+// Len is the number of cached resources.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+func (c *Cache) render(node Node, listeners []*listenerv3.Listener, clusters []*clusterv3.Cluster) (*Files, error) {
+	if err := node.validate(); err != nil {
+		return nil, err
+	}
+	lds, err := sortResources("listener", listeners, nil)
+	if err != nil {
+		return nil, err
+	}
+	cds, err := sortResources("cluster", clusters, staticClusterNames())
+	if err != nil {
+		return nil, err
+	}
+	boot := Bootstrap(node)
+	bootYAML, err := renderBootstrap(boot)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", BootstrapFile, err)
+	}
+	files := &Files{Data: map[string]string{BootstrapFile: string(bootYAML)}}
+
+	known := staticClusterNames()
+	for _, r := range cds {
+		known[r.(named).GetName()] = true
+	}
+	for file, resources := range map[string][]proto.Message{
+		LDSFile:         lds,
+		CDSFile:         cds,
+		WorkloadSDSFile: {WorkloadCertSecret()},
+		RootCASDSFile:   {RootCASecret()},
+	} {
+		items := make([][]byte, len(resources))
+		for i, r := range resources {
+			fr, err := c.fragment(file, r.(named))
+			if err != nil {
+				return nil, err
+			}
+			for _, ref := range fr.refs {
+				if err := ref.check(known); err != nil {
+					return nil, fmt.Errorf("%s: %s %q: %w", file, kindOf(docTypeURL[file]), r.(named).GetName(), err)
+				}
+			}
+			items[i] = fr.text
+		}
+		files.Data[file] = string(assembleDoc(docTypeURL[file], items))
+	}
+	files.Hash = filesHash(files.Data)
+	if err := c.checkSize(node.ID, files); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+func (c *Cache) fragment(file string, r named) (*fragment, error) {
+	b, err := packOpts.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", kindOf(docTypeURL[file]), r.GetName(), err)
+	}
+	key := cacheKey{typeURL: docTypeURL[file], sum: sha256.Sum256(b)}
+	c.mu.Lock()
+	fr := c.entries[key]
+	if fr != nil {
+		fr.used = true
+	}
+	c.mu.Unlock()
+	if fr != nil {
+		return fr, nil
+	}
+
+	fr, err = renderFragment(file, r)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[cacheKey]*fragment{}
+	}
+	if len(c.entries) >= cmp.Or(c.MaxEntries, DefaultCacheEntries) {
+		c.sweep()
+	}
+	fr.used = true
+	c.entries[key] = fr
+	return fr, nil
+}
+
+// sweep drops entries not used since the last sweep, or all if every one
+// was: a clock approximation of LRU, O(1) per insertion amortized.
+func (c *Cache) sweep() {
+	before := len(c.entries)
+	maps.DeleteFunc(c.entries, func(_ cacheKey, fr *fragment) bool { return !fr.used })
+	if len(c.entries) == before {
+		clear(c.entries)
+	}
+	for _, fr := range c.entries {
+		fr.used = false
+	}
+}
+
+// renderFragment validates r, writes it as an item of a resources sequence
+// and verifies that item alone as Verify would in a document: strict
+// decoding, deep validation, file references, equality. The clusters of its
+// route tables are returned for the caller to check against the proxy's.
+func renderFragment(file string, r named) (*fragment, error) {
+	kind := kindOf(docTypeURL[file])
+	if err := validate(r); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", kind, r.GetName(), err)
+	}
+	a := &anypb.Any{}
+	if err := anypb.MarshalFrom(a, r, packOpts); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", kind, r.GetName(), err)
+	}
+	j, err := jsonOut.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", kind, r.GetName(), err)
+	}
+	text, err := jsonToYAMLItem(j)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s %q: %w", file, kind, r.GetName(), err)
+	}
+
+	doc := assembleDoc(docTypeURL[file], [][]byte{text})
+	got, err := decodeDoc(string(doc), docTypeURL[file])
+	if err != nil {
+		return nil, fmt.Errorf("verify: %s: %s %q: %w", file, kind, r.GetName(), err)
+	}
+	ch := &checker{files: fileSet(), secrets: sdsSecret}
+	if len(got) != 1 {
+		return nil, fmt.Errorf("verify: %s: %s %q: decoded %d resources", file, kind, r.GetName(), len(got))
+	}
+	if err := ch.check(got[0], nil); err != nil {
+		return nil, fmt.Errorf("verify: %s: %s %q: %w", file, kind, r.GetName(), err)
+	}
+	if err := sameMessage(r, got[0]); err != nil {
+		return nil, fmt.Errorf("verify: %s: %s %q: %w", file, kind, r.GetName(), err)
+	}
+	return &fragment{text: text, refs: ch.refs}, nil
+}
+
+// renderBootstrap writes and verifies envoy.yaml.
+func renderBootstrap(boot *bootstrapv3.Bootstrap) ([]byte, error) {
+	if err := boot.ValidateAll(); err != nil {
+		return nil, err
+	}
+	y, err := toYAML(boot)
+	if err != nil {
+		return nil, err
+	}
+	got := &bootstrapv3.Bootstrap{}
+	if err := decode(string(y), got); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := checkBootstrapSources(got); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	ch := &checker{files: fileSet(), secrets: sdsSecret, clusters: staticClusterNames()}
+	if err := ch.check(got, nil); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := sameMessage(boot, got); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	return y, nil
+}
+
+// assembleDoc is discoveryDoc from items already written: the writer
+// emits "resources:" then the items at column 0, then type_url.
+func assembleDoc(typeURL string, items [][]byte) []byte {
+	var b bytes.Buffer
+	if len(items) > 0 {
+		b.WriteString("resources:\n")
+		for _, it := range items {
+			b.Write(it)
+		}
+	}
+	b.WriteString("type_url: ")
+	b.Write(appendScalarString(nil, typeURL))
+	b.WriteByte('\n')
+	body := b.Bytes()
+	return fmt.Appendf(body, "version_info: %s\n", strconv.Quote(contentHash(body)))
+}
+
+func fileSet() map[string]string {
+	m := make(map[string]string, 5)
+	for _, f := range FileNames() {
+		m[f] = ""
+	}
+	return m
+}

@@ -1,0 +1,133 @@
+package envoy
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+)
+
+// The cache's output is Render's, byte for byte, whether it misses or hits,
+// and whatever the input order.
+func TestCacheMatchesRender(t *testing.T) {
+	scaleL, scaleC := scaleConfig(50)
+	c := &Cache{}
+	for name, in := range map[string]struct {
+		ls []*listenerv3.Listener
+		cs []*clusterv3.Cluster
+	}{
+		"basic": {testListeners(), testClusters()},
+		"empty": {nil, nil},
+		"scale": {scaleL, scaleC},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want := mustRender(t, testNode(), in.ls, in.cs)
+			for i := range 3 {
+				ls, cs := slices.Clone(in.ls), slices.Clone(in.cs)
+				if i == 2 {
+					slices.Reverse(ls)
+					slices.Reverse(cs)
+				}
+				got, err := c.Render(testNode(), ls, cs)
+				if err != nil {
+					t.Fatalf("Cache.Render #%d: %v", i, err)
+				}
+				if got.Hash != want.Hash {
+					t.Errorf("Cache.Render #%d: hash %s, Render %s", i, got.Hash, want.Hash)
+				}
+				for file := range want.Data {
+					if got.Data[file] != want.Data[file] {
+						t.Errorf("Cache.Render #%d: %s differs from Render's", i, file)
+					}
+				}
+				if err := Verify(got); err != nil {
+					t.Errorf("Verify(Cache.Render): %v", err)
+				}
+			}
+		})
+	}
+}
+
+// The cache refuses what Render refuses, with the same messages, even when
+// the resources were cached by an earlier, valid render.
+func TestCacheErrors(t *testing.T) {
+	c := &Cache{}
+	if _, err := c.Render(testNode(), testListeners(), testClusters()); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range renderErrorCases() {
+		t.Run(name, func(t *testing.T) {
+			f, err := c.Render(tc.node, tc.listeners, tc.clusters)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Cache.Render: %v, want an error containing %q", err, tc.want)
+			}
+			if f != nil {
+				t.Fatalf("Cache.Render returned files with an error")
+			}
+		})
+	}
+	f := mustRender(t, testNode(), testListeners(), testClusters())
+	_, err := (&Cache{Renderer: Renderer{MaxBytes: f.Size() - 1}}).Render(testNode(), testListeners(), testClusters())
+	var se *SizeError
+	if !errors.As(err, &se) || se.Size != f.Size() {
+		t.Errorf("Cache.Render over the limit: %v, want a *SizeError of %d bytes", err, f.Size())
+	}
+}
+
+func TestCacheBounded(t *testing.T) {
+	c := &Cache{MaxEntries: 20}
+	for i := range 5 {
+		ls, cs := scaleConfig(10 * (i + 1))
+		if _, err := c.Render(testNode(), ls, cs); err != nil {
+			t.Fatal(err)
+		}
+		if n := c.Len(); n > 20 {
+			t.Fatalf("render %d: %d entries, bound 20", i, n)
+		}
+	}
+}
+
+// Run with -race: concurrent renders share the cache.
+func TestCacheConcurrent(t *testing.T) {
+	c := &Cache{MaxEntries: 30}
+	want := mustRender(t, testNode(), testListeners(), testClusters())
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 10 {
+				got, err := c.Render(testNode(), testListeners(), testClusters())
+				if err != nil || got.Hash != want.Hash {
+					t.Errorf("Cache.Render: %v, hash %v want %s", err, got, want.Hash)
+					return
+				}
+				ls, cs := scaleConfig(20)
+				if _, err := c.Render(testNode(), ls, cs); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// A cached listener is checked against each proxy's own clusters.
+func TestCacheChecksRoutesPerProxy(t *testing.T) {
+	c := &Cache{}
+	if _, err := c.Render(testNode(), testListeners(), testClusters()); err != nil {
+		t.Fatal(err)
+	}
+	cs := slices.DeleteFunc(testClusters(), func(c *clusterv3.Cluster) bool { return strings.Contains(c.GetName(), "|v2|") })
+	_, err := c.Render(testNode(), testListeners(), cs)
+	want := `lds.yaml: listener "0.0.0.0_9080": filter_chains[0].filters[0].typed_config<envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager>: route_config "9080": virtual host "reviews.default.svc.cluster.local:9080": route #0 ("reviews.default"): unknown cluster "outbound|9080|v2|reviews.default.svc.cluster.local"`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Cache.Render: %v\nwant an error containing %s", err, want)
+	}
+	if _, err := Render(testNode(), testListeners(), cs); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Render: %v\nwant an error containing %s", err, want)
+	}
+}

@@ -18,6 +18,10 @@ cache=${MIZZEN_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mizzen}
 # version MODULE_DIR MODULE: the version the tools module pins.
 version() { (cd "$tools/$1" && go list -m -f '{{.Version}}' "$2"); }
 
+# key MODULE_DIR: a short hash of the tools module's own files, so an edit to its main or its
+# go.mod/go.sum builds afresh instead of reusing a binary cached under the same version.
+key() { (cd "$tools/$1" && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-10); }
+
 say() { printf '[assets] %s\n' "$*" >&2; }
 
 # build NAME DIR LDFLAGS PKG...: go build the packages into DIR unless DIR/.complete exists.
@@ -36,23 +40,24 @@ build() {
 }
 
 build_tools() {
-	local dir=$cache/dev-controller-gen-$(version dev sigs.k8s.io/controller-tools)-kustomize-$(version dev sigs.k8s.io/kustomize/kustomize/v5)
+	local dir=$cache/dev-controller-gen-$(version dev sigs.k8s.io/controller-tools)-kustomize-$(version dev sigs.k8s.io/kustomize/kustomize/v5)-$(key dev)
 	build dev "$dir" "" sigs.k8s.io/controller-tools/cmd/controller-gen sigs.k8s.io/kustomize/kustomize/v5
 	echo "$dir"
 }
 
 build_control_plane() {
 	local kube etcd kwok cm
-	kube=$(version kubernetes k8s.io/kubernetes)
-	etcd=$(version etcd go.etcd.io/etcd/server/v3)
-	kwok=$(version kwok sigs.k8s.io/kwok)
-	cm=$(version cert-manager github.com/cert-manager/cert-manager)
+	kube=$(version kubernetes k8s.io/kubernetes)-$(key kubernetes)
+	etcd=$(version etcd go.etcd.io/etcd/server/v3)-$(key etcd)
+	kwok=$(version kwok sigs.k8s.io/kwok)-$(key kwok)
+	cm=$(version cert-manager github.com/cert-manager/cert-manager)-$(key cert-manager)
 
-	local minor=${kube#v1.}; minor=${minor%%.*}
+	local kube_version=${kube%-*}
+	local minor=${kube_version#v1.}; minor=${minor%%.*}
 	local kube_ldflags="" pkg
 	# Without these the binaries report v0.0.0 and clients refuse version-gated features.
 	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-		kube_ldflags+=" -X $pkg.gitVersion=$kube -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+		kube_ldflags+=" -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 	done
 	build kubernetes "$cache/kubernetes-$kube" "$kube_ldflags" \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl \

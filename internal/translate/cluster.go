@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -465,7 +466,7 @@ func (b *clusterBuilder) applyOutlier(c *clusterv3.Cluster, p policy) {
 
 // Fixed clusters every sidecar has.
 
-func passthroughCluster() *clusterv3.Cluster {
+var passthroughCluster = sync.OnceValue(func() *clusterv3.Cluster {
 	return &clusterv3.Cluster{
 		Name:                 PassthroughCluster,
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_ORIGINAL_DST},
@@ -473,20 +474,20 @@ func passthroughCluster() *clusterv3.Cluster {
 		ConnectTimeout:       durationpb.New(defaultConnectTimeout),
 		CircuitBreakers:      defaultCircuitBreakers(),
 	}
-}
+})
 
-func blackHoleCluster() *clusterv3.Cluster {
+var blackHoleCluster = sync.OnceValue(func() *clusterv3.Cluster {
 	return &clusterv3.Cluster{
 		Name:                 BlackHoleCluster,
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC},
 		ConnectTimeout:       durationpb.New(defaultConnectTimeout),
 		LoadAssignment:       &endpointv3.ClusterLoadAssignment{ClusterName: BlackHoleCluster},
 	}
-}
+})
 
 // inboundPassthroughCluster forwards inbound traffic for ports no service declares to the
 // original destination, from 127.0.0.6 so the capture rules let it through (Istio's convention).
-func inboundPassthroughCluster() *clusterv3.Cluster {
+var inboundPassthroughCluster = sync.OnceValue(func() *clusterv3.Cluster {
 	return &clusterv3.Cluster{
 		Name:                 InboundPassthroughCluster,
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_ORIGINAL_DST},
@@ -496,7 +497,7 @@ func inboundPassthroughCluster() *clusterv3.Cluster {
 		UpstreamBindConfig: &corev3.BindConfig{SourceAddress: &corev3.SocketAddress{Address: "127.0.0.6",
 			PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: 0}}},
 	}
-}
+})
 
 // inboundCluster forwards to the workload on loopback.
 func inboundCluster(port int32, protocol mesh.Protocol) *clusterv3.Cluster {

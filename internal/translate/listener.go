@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -226,13 +227,13 @@ func (t *translator) listenerProblem(name string, err error) validate.Problem {
 
 // virtualOutboundListener captures all outbound traffic (port 15001) and hands each connection
 // to the listener of its original destination; what none claims passes through.
-func (t *translator) virtualOutboundListener() *listenerv3.Listener {
+var virtualOutboundListener = sync.OnceValue(func() *listenerv3.Listener {
 	l := listener(VirtualOutboundListener, "0.0.0.0", OutboundPort, corev3.TrafficDirection_OUTBOUND, true)
 	l.UseOriginalDst = wrapperspb.Bool(true)
 	f, _ := tcpProxy(PassthroughCluster, []weightedCluster{{name: PassthroughCluster, weight: 100}})
 	l.FilterChains = []*listenerv3.FilterChain{{Name: "virtualOutbound-catchall-tcp", Filters: []*listenerv3.Filter{f}}}
 	return l
-}
+})
 
 // inboundListener receives all inbound traffic (port 15006): a filter chain per workload port,
 // mesh mTLS terminated (PERMISSIVE also accepts plaintext, STRICT only mTLS), forwarded to the
@@ -373,11 +374,11 @@ func adminListener(port int32, statPrefix, path, adminPath string) *listenerv3.L
 }
 
 // healthListener answers kubelet readiness probes on 15021 /healthz/ready from Envoy's /ready.
-func (t *translator) healthListener() *listenerv3.Listener {
+var healthListener = sync.OnceValue(func() *listenerv3.Listener {
 	return adminListener(HealthPort, "agent", "/healthz/ready", "/ready")
-}
+})
 
 // prometheusListener serves /stats/prometheus on 15090.
-func (t *translator) prometheusListener() *listenerv3.Listener {
+var prometheusListener = sync.OnceValue(func() *listenerv3.Listener {
 	return adminListener(PrometheusPort, "stats", "/stats/prometheus", "/stats/prometheus")
-}
+})

@@ -15,6 +15,7 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 
+	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/validate"
 )
@@ -72,8 +73,10 @@ type translator struct {
 // Translate builds the Envoy config of proxy from snap, and the problems met on the way: rules or
 // fields not translated, unknown hosts and subsets, host conflicts. Output is sorted by name.
 func Translate(snap *mesh.Snapshot, proxy mesh.Proxy) (Resources, []validate.Problem) {
-	t := &translator{snap: snap, proxy: proxy, clusters: map[string]*clusterv3.Cluster{}, reported: map[any]bool{}}
-	var listeners []*listenerv3.Listener
+	t := newTranslator(snap, proxy)
+	var res Resources
+	var shared *outboundSet
+	extra := []*listenerv3.Listener{healthListener(), prometheusListener()}
 	switch proxy.Kind {
 	case mesh.Gateway:
 		t.problems = append(t.problems, validate.Problem{
@@ -81,37 +84,158 @@ func Translate(snap *mesh.Snapshot, proxy mesh.Proxy) (Resources, []validate.Pro
 			Message: "gateway proxies are not translated yet; only the stats and health listeners are served",
 		})
 	default:
-		t.vsIndex = snap.SidecarVirtualServices(proxy.Namespace)
-		t.problems = append(t.problems, t.vsIndex.Problems...)
-		t.addOutboundClusters()
-		listeners = append(listeners, t.outboundListeners()...)
-		listeners = append(listeners, t.virtualOutboundListener())
+		shared = outbound(snap, proxy)
+		t.problems = append(t.problems, shared.problems...)
+		extra = append(extra, virtualOutboundListener())
 		if l := t.inboundListener(); l != nil {
-			listeners = append(listeners, l)
+			if err := l.ValidateAll(); err != nil {
+				t.problems = append(t.problems, validate.Problem{Field: "Listener " + l.GetName(), Reason: ReasonInvalidConfig,
+					Message: fmt.Sprintf("listener dropped: %v", err)})
+			} else {
+				extra = append(extra, l)
+			}
 		}
-	}
-	listeners = append(listeners, t.healthListener(), t.prometheusListener())
-	t.addCluster(passthroughCluster())
-	t.addCluster(blackHoleCluster())
-	if proxy.Kind != mesh.Gateway {
 		t.addCluster(inboundPassthroughCluster())
 	}
+	t.addCluster(passthroughCluster())
+	t.addCluster(blackHoleCluster())
+	own := make([]*clusterv3.Cluster, 0, len(t.clusters))
+	for _, c := range t.clusters {
+		own = append(own, c)
+	}
+	if shared != nil {
+		res.Listeners = mergeSorted(shared.listeners, extra, (*listenerv3.Listener).GetName)
+		res.Clusters = mergeSorted(shared.clusters, own, (*clusterv3.Cluster).GetName)
+	} else {
+		res.Listeners = mergeSorted(nil, extra, (*listenerv3.Listener).GetName)
+		res.Clusters = mergeSorted(nil, own, (*clusterv3.Cluster).GetName)
+	}
+	return res, t.sortedProblems()
+}
 
-	res := Resources{Listeners: make([]*listenerv3.Listener, 0, len(listeners)), Clusters: make([]*clusterv3.Cluster, 0, len(t.clusters))}
-	for _, l := range listeners {
+func newTranslator(snap *mesh.Snapshot, proxy mesh.Proxy) *translator {
+	return &translator{snap: snap, proxy: proxy, clusters: map[string]*clusterv3.Cluster{}, reported: map[any]bool{}}
+}
+
+// mergeSorted returns a new slice with the sorted a and b (sorted here) merged by name.
+func mergeSorted[T any](a, b []T, name func(T) string) []T {
+	slices.SortFunc(b, func(x, y T) int { return cmp.Compare(name(x), name(y)) })
+	out := make([]T, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if name(a[i]) <= name(b[j]) {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+// outboundSet is a sidecar's outbound listeners and clusters, sorted by name, and the problems
+// found building them.
+type outboundSet struct {
+	listeners []*listenerv3.Listener
+	clusters  []*clusterv3.Cluster
+	problems  []validate.Problem
+}
+
+type outboundKey struct {
+	namespace string
+	locality  mesh.Locality
+}
+
+// outbound returns the proxy's outbound set. It depends on the proxy's namespace only, and on its
+// locality when a DestinationRule weighs localities, unless some rule selects proxies by labels:
+// so it is built once per namespace (and locality) and shared by the proxies there.
+func outbound(snap *mesh.Snapshot, proxy mesh.Proxy) *outboundSet {
+	deps := ruleDependencies(snap)
+	if deps.labels {
+		return buildOutbound(snap, proxy)
+	}
+	key := outboundKey{namespace: proxy.Namespace}
+	if deps.locality {
+		key.locality = proxy.Locality
+	}
+	return snap.Memo(key, func() any { return buildOutbound(snap, proxy) }).(*outboundSet)
+}
+
+func buildOutbound(snap *mesh.Snapshot, proxy mesh.Proxy) *outboundSet {
+	t := newTranslator(snap, proxy)
+	t.vsIndex = snap.SidecarVirtualServices(proxy.Namespace)
+	t.problems = append(t.problems, t.vsIndex.Problems...)
+	t.addOutboundClusters()
+	out := &outboundSet{}
+	for _, l := range t.outboundListeners() {
 		if err := l.ValidateAll(); err != nil {
 			t.problems = append(t.problems, validate.Problem{Field: "Listener " + l.GetName(), Reason: ReasonInvalidConfig,
 				Message: fmt.Sprintf("listener dropped: %v", err)})
 			continue
 		}
-		res.Listeners = append(res.Listeners, l)
+		out.listeners = append(out.listeners, l)
 	}
+	slices.SortFunc(out.listeners, func(a, b *listenerv3.Listener) int { return cmp.Compare(a.GetName(), b.GetName()) })
 	for _, c := range t.clusters {
-		res.Clusters = append(res.Clusters, c)
+		out.clusters = append(out.clusters, c)
 	}
-	slices.SortFunc(res.Listeners, func(a, b *listenerv3.Listener) int { return cmp.Compare(a.GetName(), b.GetName()) })
-	slices.SortFunc(res.Clusters, func(a, b *clusterv3.Cluster) int { return cmp.Compare(a.GetName(), b.GetName()) })
-	return res, t.sortedProblems()
+	slices.SortFunc(out.clusters, func(a, b *clusterv3.Cluster) int { return cmp.Compare(a.GetName(), b.GetName()) })
+	out.problems = t.problems
+	return out
+}
+
+// dependencies says what of a proxy besides its namespace the rules of a snapshot look at.
+type dependencies struct {
+	labels   bool // sourceLabels matches or DestinationRule workloadSelectors
+	locality bool // DestinationRules with outlier detection or locality settings
+}
+
+type dependenciesKey struct{}
+
+func ruleDependencies(snap *mesh.Snapshot) dependencies {
+	return snap.Memo(dependenciesKey{}, func() any {
+		var d dependencies
+		for _, vs := range snap.VirtualServices {
+			for _, r := range vs.Spec.HTTP {
+				for _, m := range r.Match {
+					d.labels = d.labels || len(m.SourceLabels) > 0
+				}
+			}
+			for _, r := range vs.Spec.TCP {
+				for _, m := range r.Match {
+					d.labels = d.labels || len(m.SourceLabels) > 0
+				}
+			}
+			for _, r := range vs.Spec.TLS {
+				for _, m := range r.Match {
+					d.labels = d.labels || len(m.SourceLabels) > 0
+				}
+			}
+		}
+		for _, dr := range snap.DestinationRules {
+			d.labels = d.labels || dr.Spec.WorkloadSelector != nil
+			policies := []*v1alpha1.TrafficPolicy{dr.Spec.TrafficPolicy}
+			for _, s := range dr.Spec.Subsets {
+				policies = append(policies, s.TrafficPolicy)
+			}
+			for _, tp := range policies {
+				if tp == nil {
+					continue
+				}
+				if tp.OutlierDetection != nil || (tp.LoadBalancer != nil && tp.LoadBalancer.LocalityLbSetting != nil) {
+					d.locality = true
+				}
+				for _, pl := range tp.PortLevelSettings {
+					if pl.OutlierDetection != nil || (pl.LoadBalancer != nil && pl.LoadBalancer.LocalityLbSetting != nil) {
+						d.locality = true
+					}
+				}
+			}
+		}
+		return d
+	}).(dependencies)
 }
 
 // addCluster adds c unless a cluster of its name is there (the first one wins).

@@ -1,0 +1,144 @@
+package translate_test
+
+import (
+	"fmt"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/mesh"
+	"github.com/mizzen-mesh/mizzen/internal/translate"
+)
+
+// benchMesh is n HTTP services in one namespace, each with two pods (v1, v2), a DestinationRule
+// with subsets v1 and v2 and a VirtualService splitting 90/10: the mesh of Istio's pilot
+// benchmark the design compares with.
+func benchMesh(n int) mesh.Input {
+	in := mesh.Input{Nodes: []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "node-a",
+		Labels: map[string]string{mesh.RegionLabel: "r1", mesh.ZoneLabel: "z1"}}}}}
+	ready := true
+	port, pname := int32(8080), "http"
+	for i := range n {
+		name := fmt.Sprintf("svc-%04d", i)
+		in.Services = append(in.Services, corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "bench"},
+			Spec: corev1.ServiceSpec{ClusterIP: fmt.Sprintf("10.96.%d.%d", i/250, i%250+1), Selector: map[string]string{"app": name},
+				Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}},
+		})
+		es := discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: name + "-x", Namespace: "bench", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Ports:       []discoveryv1.EndpointPort{{Name: &pname, Port: &port}},
+		}
+		for v := 1; v <= 2; v++ {
+			pod := fmt.Sprintf("%s-v%d", name, v)
+			ip := fmt.Sprintf("10.%d.%d.%d", v, i/250, i%250+1)
+			node := "node-a"
+			in.Pods = append(in.Pods, corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: "bench",
+					Labels:      map[string]string{"app": name, "version": fmt.Sprintf("v%d", v)},
+					Annotations: map[string]string{mesh.ProxyIDAnnotation: "p-" + pod}},
+				Spec:   corev1.PodSpec{NodeName: node, ServiceAccountName: name},
+				Status: corev1.PodStatus{PodIP: ip},
+			})
+			es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, NodeName: &node,
+				Conditions: discoveryv1.EndpointConditions{Ready: &ready},
+				TargetRef:  &corev1.ObjectReference{Kind: "Pod", Name: pod, Namespace: "bench"}})
+		}
+		in.EndpointSlices = append(in.EndpointSlices, es)
+		in.DestinationRules = append(in.DestinationRules, v1alpha1.DestinationRule{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "bench"},
+			Spec: v1alpha1.DestinationRuleSpec{Host: name, Subsets: []v1alpha1.Subset{
+				{Name: "v1", Labels: map[string]string{"version": "v1"}},
+				{Name: "v2", Labels: map[string]string{"version": "v2"}},
+			}},
+		})
+		in.VirtualServices = append(in.VirtualServices, v1alpha1.VirtualService{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "bench"},
+			Spec: v1alpha1.VirtualServiceSpec{Hosts: []string{name}, HTTP: []v1alpha1.HTTPRoute{{
+				Route: []v1alpha1.HTTPRouteDestination{
+					{Destination: v1alpha1.Destination{Host: name, Subset: "v1"}, Weight: 90},
+					{Destination: v1alpha1.Destination{Host: name, Subset: "v2"}, Weight: 10},
+				},
+			}}},
+		})
+	}
+	return in
+}
+
+// configBytes is the size of a proxy's config: protobuf bytes, and protojson bytes (close to
+// the YAML internal/envoy writes into the ConfigMap).
+func configBytes(b *testing.B, res translate.Resources) (pb, js int) {
+	for _, l := range res.Listeners {
+		pb += proto.Size(l)
+		j, err := protojson.Marshal(l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		js += len(j)
+	}
+	for _, c := range res.Clusters {
+		pb += proto.Size(c)
+		j, err := protojson.Marshal(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		js += len(j)
+	}
+	return pb, js
+}
+
+// BenchmarkTranslate measures one proxy's translation. "warm": proxies of a snapshot whose
+// shared work (indexes, per-service clusters) is done, the steady state of a reconcile over many
+// pods; "cold": the first proxy of a fresh snapshot, which pays for the shared work.
+func BenchmarkTranslate(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		in := benchMesh(n)
+		b.Run(fmt.Sprintf("services=%d/warm", n), func(b *testing.B) {
+			snap := mesh.New(in)
+			proxies := make([]mesh.Proxy, len(snap.Pods))
+			for i, p := range snap.Pods {
+				proxies[i] = mesh.ProxyFor(p, mesh.Sidecar)
+			}
+			res, _ := translate.Translate(snap, proxies[0])
+			pb, js := configBytes(b, res)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				translate.Translate(snap, proxies[i%len(proxies)])
+			}
+			b.ReportMetric(float64(pb), "pb-bytes/proxy")
+			b.ReportMetric(float64(js), "json-bytes/proxy")
+			b.ReportMetric(float64(len(res.Listeners)), "listeners")
+			b.ReportMetric(float64(len(res.Clusters)), "clusters")
+		})
+		b.Run(fmt.Sprintf("services=%d/cold", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				snap := mesh.New(in)
+				proxy := mesh.ProxyFor(snap.Pods[0], mesh.Sidecar)
+				b.StartTimer()
+				translate.Translate(snap, proxy)
+			}
+		})
+	}
+}
+
+// BenchmarkSnapshot measures building the snapshot from API objects.
+func BenchmarkSnapshot(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		in := benchMesh(n)
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				mesh.New(in)
+			}
+		})
+	}
+}

@@ -41,6 +41,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/controllers"
 )
 
 // newScheme registers every kind the manager reads or writes.
@@ -168,6 +169,9 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 		}
 	}
 
+	if err := controllers.SetupWithManager(mgr); err != nil {
+		return err
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)
 	}

@@ -3,9 +3,13 @@ package envoy
 // Mount points and file names shared by the bootstrap, the xDS documents and
 // the injection webhook.
 //
-// TODO(translate): internal/translate declares WorkloadCertSecretName,
-// RootCASecretName and SDSPathDir too; once it compiles, use its constants
-// here instead of these duplicates (the tests pin that they agree).
+// TODO(translate): internal/translate/sds.go declares the same values
+// (SDSPathDir = ConfigDir, WorkloadSDSFile, RootCASDSFile,
+// WorkloadCertSecretName, RootCASecretName, PrometheusStatsCluster, and
+// SDSSecretConfig as in sds.go). It does not compile yet; once it does,
+// define these as its constants instead of duplicating them. Until then
+// Verify catches any drift: a config source, SDS file or secret name that
+// does not match what this package writes is an error.
 const (
 	// ConfigDir is where the ConfigMap mizzen-proxy-<proxy-id> is mounted.
 	// Envoy watches this directory: the kubelet updates a ConfigMap volume

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -162,7 +163,9 @@ func (b *clusterBuilder) add(subset string, eps []mesh.Endpoint, p policy) {
 		c.LbPolicy = clusterv3.Cluster_CLUSTER_PROVIDED
 	} else {
 		lp := b.localityPolicy(p)
-		c.LoadAssignment = loadAssignment(name, eps, b.autoMTLS(p), lp)
+		// Endpoints carry the tlsMode label only when auto mTLS must tell meshed from plain ones.
+		mixed := b.autoMTLS(p) && slices.ContainsFunc(eps, func(e mesh.Endpoint) bool { return !e.Meshed })
+		c.LoadAssignment = loadAssignment(name, eps, mixed, lp)
 		if lp.distribute {
 			c.CommonLbConfig.LocalityConfigSpecifier = &clusterv3.Cluster_CommonLbConfig_LocalityWeightedLbConfig_{
 				LocalityWeightedLbConfig: &clusterv3.Cluster_CommonLbConfig_LocalityWeightedLbConfig{},

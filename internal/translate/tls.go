@@ -93,6 +93,11 @@ func (b *clusterBuilder) applyTLS(c *clusterv3.Cluster, p policy, subset string,
 			b.report("spec", ReasonInvalidConfig, "mTLS dropped: %v", err)
 			return
 		}
+		if !slices.ContainsFunc(eps, func(e mesh.Endpoint) bool { return !e.Meshed }) {
+			// Every endpoint is meshed: one socket, no per-endpoint match (smaller config).
+			c.TransportSocket = &corev3.TransportSocket{Name: tlsSocketName, ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: mtls}}
+			return
+		}
 		c.TransportSocketMatches = []*clusterv3.Cluster_TransportSocketMatch{
 			{
 				Name:            "tlsMode-istio",

@@ -131,7 +131,12 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 
-	step("What the cluster holds (status columns fill in as the reconcilers land)")
+	step("Waiting for Mizzen to accept every VirtualService, DestinationRule and Gateway")
+	if err := kubectl("-n", "bookinfo", "wait", "--for=condition=Accepted", "--timeout=60s", "virtualservice,destinationrule,gateway", "--all"); err != nil {
+		return err
+	}
+
+	step("What the cluster holds (the rollout columns, Weights, Updated and Ready, come with the proxy reconciler)")
 	if err := kubectl("-n", "bookinfo", "get", "vs,dr,gw"); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -129,11 +130,39 @@ func checkYAML(t *testing.T, doc map[string]any) {
 
 func checkPlainTags(t *testing.T, n *yamlv3.Node, y []byte) {
 	t.Helper()
-	if n.Kind == yamlv3.ScalarNode && n.Style == 0 && n.Tag == "!!str" && !plainSafe(n.Value) {
-		t.Fatalf("plain scalar %q is not plainSafe\n%s", n.Value, y)
+	if n.Kind == yamlv3.ScalarNode && n.Style == 0 && n.Tag == "!!str" {
+		if !plainSafe(n.Value) {
+			t.Fatalf("plain scalar %q is not plainSafe\n%s", n.Value, y)
+		}
+		if yamlCppTypes(n.Value) {
+			t.Fatalf("plain scalar %q would not be a string to Envoy\n%s", n.Value, y)
+		}
 	}
 	for _, c := range n.Content {
 		checkPlainTags(t, c, y)
+	}
+}
+
+// yamlCppTypes mirrors how Envoy turns a plain YAML scalar into JSON
+// (source/common/protobuf/yaml_utility.cc): yaml-cpp's bool conversion, then
+// its int64 conversion (C++ stream with base auto-detection, trailing
+// whitespace allowed); anything else stays a string.
+func yamlCppTypes(s string) bool {
+	for _, w := range []string{"y", "n", "yes", "no", "true", "false", "on", "off"} {
+		if s == w || s == strings.ToUpper(w) || s == strings.ToUpper(w[:1])+w[1:] {
+			return true
+		}
+	}
+	return cppInt.MatchString(s)
+}
+
+var cppInt = regexp.MustCompile(`^[-+]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\s*$`)
+
+func TestYAMLCppTypes(t *testing.T) {
+	for s, want := range map[string]bool{"Yes": true, "OFF": true, "0x1F": true, "017": true, "-5": true, "yEs": false, "0.5": false, "08": false, "10.0.1.7": false, "abc": false} {
+		if got := yamlCppTypes(s); got != want {
+			t.Errorf("yamlCppTypes(%q) = %v", s, got)
+		}
 	}
 }
 
@@ -185,6 +214,11 @@ func TestRenderedYAMLReadsTheSameWithGoYAML(t *testing.T) {
 			if !reflect.DeepEqual(canonJSON(t, ours), canonJSON(t, theirs)) {
 				t.Errorf("%s reads differently with go-yaml", name)
 			}
+			var n yamlv3.Node
+			if err := yamlv3.Unmarshal([]byte(content), &n); err != nil {
+				t.Fatalf("%s: go-yaml v3: %v", name, err)
+			}
+			checkPlainTags(t, &n, []byte(content))
 		}
 	}
 }

@@ -139,8 +139,8 @@ func (r Renderer) render(node Node, listeners []*listenerv3.Listener, clusters [
 	if err := r.checkSize(node.ID, files); err != nil {
 		return nil, err
 	}
-	if err := Verify(files); err != nil {
-		return nil, err
+	if err := verify(files); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
 	}
 	return files, nil
 }

@@ -219,3 +219,39 @@ func (s *Snapshot) WorkloadPorts(ip string) []WorkloadPort {
 	}).(map[string][]WorkloadPort)
 	return ix[ip]
 }
+
+type scopedKey struct{ ns, egress string }
+
+// ScopedServices returns the services visible to namespace ns that egress (Proxy.EgressHosts)
+// selects, by hostname; all visible services when egress is empty. Memoized.
+func (s *Snapshot) ScopedServices(ns string, egress []string) []*Service {
+	if len(egress) == 0 {
+		return s.VisibleServices(ns)
+	}
+	return s.Memo(scopedKey{ns, strings.Join(egress, ",")}, func() any {
+		var out []*Service
+		for _, svc := range s.VisibleServices(ns) {
+			if EgressSelects(egress, ns, svc) {
+				out = append(out, svc)
+			}
+		}
+		return out
+	}).([]*Service)
+}
+
+// EgressSelects reports whether egress hosts of a proxy in namespace ns select svc.
+func EgressSelects(egress []string, ns string, svc *Service) bool {
+	for _, e := range egress {
+		ens, host, ok := strings.Cut(e, "/")
+		if !ok {
+			ens, host = "*", e
+		}
+		if ens == "." {
+			ens = ns
+		}
+		if (ens == "*" || ens == svc.Namespace) && HostMatches(host, svc.Hostname) {
+			return true
+		}
+	}
+	return false
+}

@@ -116,6 +116,7 @@ type Pod struct {
 	ServiceAccount  string
 	ProxyID         string // annotation mizzen.dev/proxy-id; "" when the pod has no proxy
 	Locality        Locality
+	EgressHosts     []string // annotation mizzen.dev/egress-hosts, see Proxy.EgressHosts
 }
 
 // ProxyKind tells sidecars from gateways.
@@ -135,17 +136,23 @@ type Proxy struct {
 	IP             string
 	Kind           ProxyKind
 	Locality       Locality
+	// EgressHosts scopes the services the proxy gets config for, in the syntax of Istio's Sidecar
+	// egress hosts: "<namespace>/<host>", namespace "*" (any) or "." (the proxy's), host "*", a
+	// "*.suffix" wildcard or an FQDN. Empty: every service visible to the namespace. Rules routing
+	// to a service out of scope still reach it.
+	EgressHosts []string
 }
 
 // ProxyFor describes the proxy of a pod.
 func ProxyFor(p *Pod, kind ProxyKind) Proxy {
 	return Proxy{ID: p.ProxyID, Namespace: p.Namespace, Labels: p.Labels, ServiceAccount: p.ServiceAccount,
-		IP: p.IP, Kind: kind, Locality: p.Locality}
+		IP: p.IP, Kind: kind, Locality: p.Locality, EgressHosts: p.EgressHosts}
 }
 
 // Annotations and labels read from Kubernetes objects.
 const (
 	ProxyIDAnnotation     = "mizzen.dev/proxy-id"
+	EgressHostsAnnotation = "mizzen.dev/egress-hosts"
 	ExportToAnnotation    = "networking.istio.io/exportTo"
 	MizzenExportTo        = "mizzen.dev/exportTo"
 	RegionLabel           = "topology.kubernetes.io/region"
@@ -230,6 +237,11 @@ func New(in Input) *Snapshot {
 		p := &Pod{
 			Name: kp.Name, Namespace: kp.Namespace, IP: kp.Status.PodIP, Labels: kp.Labels,
 			ServiceAccount: kp.Spec.ServiceAccountName, ProxyID: kp.Annotations[ProxyIDAnnotation],
+		}
+		for _, h := range strings.Split(kp.Annotations[EgressHostsAnnotation], ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				p.EgressHosts = append(p.EgressHosts, h)
+			}
 		}
 		if p.ServiceAccount == "" {
 			p.ServiceAccount = defaultServiceAccount

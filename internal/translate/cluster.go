@@ -73,7 +73,7 @@ func (t *translator) serviceClusters(svc *mesh.Service, port mesh.Port) *service
 
 // addOutboundClusters adds the clusters of every service port the proxy sees.
 func (t *translator) addOutboundClusters() {
-	for _, svc := range t.snap.VisibleServices(t.proxy.Namespace) {
+	for _, svc := range t.snap.ScopedServices(t.proxy.Namespace, t.proxy.EgressHosts) {
 		for _, port := range svc.Ports {
 			if port.Protocol == mesh.ProtocolUDP {
 				continue

@@ -38,7 +38,7 @@ func listener(name, ip string, port int32, dir corev3.TrafficDirection, bind boo
 func (t *translator) outboundListeners() []*listenerv3.Listener {
 	httpPorts := map[int32][]*mesh.Service{}
 	var out []*listenerv3.Listener
-	for _, svc := range t.snap.VisibleServices(t.proxy.Namespace) {
+	for _, svc := range t.snap.ScopedServices(t.proxy.Namespace, t.proxy.EgressHosts) {
 		for _, port := range svc.Ports {
 			if reservedPorts[port.Number] || port.Protocol == mesh.ProtocolUDP {
 				continue

@@ -446,6 +446,10 @@ func (t *translator) destination(vs *v1alpha1.VirtualService, ns string, d v1alp
 		t.vsProblem(vs, at+".subset", ReasonSubsetNotFound, "no DestinationRule for %s defines subset %q; traffic to it fails", host, d.Subset)
 		return BlackHoleCluster, nil
 	}
+	// A service out of the proxy's egress scope still gets its clusters when a rule routes to it.
+	for _, c := range sc.clusters {
+		t.addCluster(c)
+	}
 	return OutboundClusterName(port.Number, string(d.Subset), host), sc
 }
 

@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -145,6 +146,7 @@ type outboundSet struct {
 
 type outboundKey struct {
 	namespace string
+	egress    string
 	locality  mesh.Locality
 }
 
@@ -156,7 +158,7 @@ func outbound(snap *mesh.Snapshot, proxy mesh.Proxy) *outboundSet {
 	if deps.labels {
 		return buildOutbound(snap, proxy)
 	}
-	key := outboundKey{namespace: proxy.Namespace}
+	key := outboundKey{namespace: proxy.Namespace, egress: strings.Join(proxy.EgressHosts, ",")}
 	if deps.locality {
 		key.locality = proxy.Locality
 	}

@@ -42,6 +42,7 @@ import (
 
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/controllers"
+	"github.com/mizzen-mesh/mizzen/internal/admission"
 )
 
 // newScheme registers every kind the manager reads or writes.
@@ -177,6 +178,14 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding readiness check: %w", err)
+	}
+	if opts.enableWebhooks {
+		if err := admission.SetupWithManager(mgr); err != nil {
+			return err
+		}
+		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+			return fmt.Errorf("adding webhook readiness check: %w", err)
+		}
 	}
 	log.Info("starting manager", "webhooks", opts.enableWebhooks, "leaderElection", opts.enableLeaderElection)
 	if err := mgr.Start(ctx); err != nil {

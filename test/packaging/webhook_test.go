@@ -82,19 +82,28 @@ func withWebhooks(t *testing.T, list bool) string {
 	if err := os.WriteFile(filepath.Join(root, "config", "webhook", "manifests.yaml"), []byte(controllerGenWebhooks), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if list {
-		k := filepath.Join(root, "config", "webhook", "kustomization.yaml")
-		b, err := os.ReadFile(k)
-		if err != nil {
-			t.Fatal(err)
+	// Whatever the real tree says, list manifests.yaml or leave it commented out, as asked.
+	k := filepath.Join(root, "config", "webhook", "kustomization.yaml")
+	b, err := os.ReadFile(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	found := false
+	for i, l := range lines {
+		if l == "- manifests.yaml" || l == "# - manifests.yaml" {
+			found = true
+			lines[i] = "- manifests.yaml"
+			if !list {
+				lines[i] = "# - manifests.yaml"
+			}
 		}
-		s := strings.Replace(string(b), "# - manifests.yaml", "- manifests.yaml", 1)
-		if s == string(b) {
-			t.Fatal("config/webhook/kustomization.yaml has no `# - manifests.yaml` line to uncomment")
-		}
-		if err := os.WriteFile(k, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	}
+	if !found {
+		t.Fatal("config/webhook/kustomization.yaml has no `- manifests.yaml` line, listed or commented out")
+	}
+	if err := os.WriteFile(k, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return root
 }

@@ -283,8 +283,15 @@ func New(in Input) *Snapshot {
 			}
 		}
 		for _, kp := range ks.Spec.Ports {
-			svc.Ports = append(svc.Ports, Port{Name: kp.Name, Number: kp.Port,
-				Protocol: PortProtocol(kp.Name, kp.AppProtocol, string(kp.Protocol))})
+			p := Port{Name: kp.Name, Number: kp.Port, Protocol: PortProtocol(kp.Name, kp.AppProtocol, string(kp.Protocol))}
+			// One port per number (Kubernetes allows TCP and UDP on one number): TCP wins.
+			if i := slices.IndexFunc(svc.Ports, func(q Port) bool { return q.Number == p.Number }); i >= 0 {
+				if svc.Ports[i].Protocol == ProtocolUDP && p.Protocol != ProtocolUDP {
+					svc.Ports[i] = p
+				}
+				continue
+			}
+			svc.Ports = append(svc.Ports, p)
 		}
 		slices.SortFunc(svc.Ports, func(a, b Port) int { return cmp.Compare(a.Number, b.Number) })
 		s.Services = append(s.Services, svc)

@@ -38,7 +38,12 @@ func istioSNI(port int32, subset, host string) string {
 // certificate must carry.
 func (b *clusterBuilder) spiffeSANs(eps []mesh.Endpoint) []string {
 	var sans []string
+	anyMeshed := slices.ContainsFunc(eps, func(e mesh.Endpoint) bool { return e.Meshed })
 	for _, e := range eps {
+		// Only workloads with a mesh identity: meshed pods, or any pod when none is meshed.
+		if e.Pod == "" || (anyMeshed && !e.Meshed) {
+			continue
+		}
 		ns := b.svc.Namespace
 		if podNS, _, ok := strings.Cut(e.Pod, "/"); ok {
 			ns = podNS

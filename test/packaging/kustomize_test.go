@@ -336,6 +336,23 @@ func checkOperator(t *testing.T, objs objects, ns string) {
 		}
 	})
 
+	t.Run("webhooks reach the manager", func(t *testing.T) {
+		for _, kind := range []string{"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"} {
+			for _, o := range objs.ofKind(kind) {
+				if got, want := o.GetAnnotations()["cert-manager.io/inject-ca-from"], ns+"/mizzen-serving-cert"; got != want {
+					t.Errorf("%s: cert-manager.io/inject-ca-from %q, want %q", id(o), got, want)
+				}
+				whs, _, _ := unstructured.NestedSlice(o.Object, "webhooks")
+				for _, w := range whs {
+					svc, _, _ := unstructured.NestedStringMap(w.(map[string]any), "clientConfig", "service")
+					if svc["name"] != "mizzen-webhook-service" || svc["namespace"] != ns {
+						t.Errorf("%s calls Service %s/%s, want %s/mizzen-webhook-service", id(o), svc["namespace"], svc["name"], ns)
+					}
+				}
+			}
+		}
+	})
+
 	t.Run("mesh CA", func(t *testing.T) {
 		ca := objs.get(t, "Certificate", "mizzen-mesh-ca")
 		if isCA, _, _ := unstructured.NestedBool(ca.Object, "spec", "isCA"); !isCA {

@@ -195,7 +195,7 @@ func (t *translator) l4MatchApplies(vs *v1alpha1.VirtualService, port int32, gat
 	if port != 0 && port != listenerPort {
 		return false
 	}
-	if len(gateways) > 0 && !slices.Contains(gateways, mesh.MeshGateway) {
+	if len(gateways) > 0 && !t.boundTo(gateways, vs.Namespace) {
 		return false
 	}
 	if len(labels) > 0 && !mesh.LabelsMatch(labels, t.proxy.Labels) {

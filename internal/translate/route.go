@@ -143,7 +143,7 @@ func (t *translator) httpRoutes(vs *v1alpha1.VirtualService, ns string, rules []
 		// Matches that apply to this proxy and port; a rule whose matches all fail is skipped.
 		var ms []*v1alpha1.HTTPMatchRequest
 		for j := range matches {
-			if t.matchApplies(&matches[j], port) {
+			if t.matchApplies(vs, &matches[j], port) {
 				ms = append(ms, &matches[j])
 			}
 		}
@@ -191,12 +191,22 @@ func cloneRoute(r *routev3.Route, copy bool) *routev3.Route {
 		ResponseHeadersToAdd: r.ResponseHeadersToAdd, ResponseHeadersToRemove: r.ResponseHeadersToRemove}
 }
 
+// boundTo reports whether gateway names (of a rule in namespace ns) include the proxy's: "mesh"
+// for sidecars, "<namespace>/<name>" or, in the gateway's namespace, "<name>" for gateways.
+func (t *translator) boundTo(gateways []string, ns string) bool {
+	if t.gateway == nil {
+		return slices.Contains(gateways, mesh.MeshGateway)
+	}
+	return slices.Contains(gateways, t.gateway.Namespace+"/"+t.gateway.Name) ||
+		(ns == t.gateway.Namespace && slices.Contains(gateways, t.gateway.Name))
+}
+
 // matchApplies: a match names the port, gateways, source labels or source namespace it is for.
-func (t *translator) matchApplies(m *v1alpha1.HTTPMatchRequest, port int32) bool {
+func (t *translator) matchApplies(vs *v1alpha1.VirtualService, m *v1alpha1.HTTPMatchRequest, port int32) bool {
 	if m.Port != 0 && m.Port != port {
 		return false
 	}
-	if len(m.Gateways) > 0 && !slices.Contains(m.Gateways, mesh.MeshGateway) {
+	if len(m.Gateways) > 0 && !t.boundTo(m.Gateways, vs.Namespace) {
 		return false
 	}
 	if len(m.SourceLabels) > 0 && !mesh.LabelsMatch(m.SourceLabels, t.proxy.Labels) {

@@ -67,6 +67,7 @@ type translator struct {
 	problems []validate.Problem
 	clusters map[string]*clusterv3.Cluster
 	vsIndex  *mesh.VirtualServiceIndex
+	gateway  *v1alpha1.Gateway // the Gateway whose servers are being built; nil for sidecars
 	// reported dedupes per-object problem lists already added (rules used by several ports).
 	reported map[any]bool
 }
@@ -80,10 +81,14 @@ func Translate(snap *mesh.Snapshot, proxy mesh.Proxy) (Resources, []validate.Pro
 	extra := []*listenerv3.Listener{healthListener(), prometheusListener()}
 	switch proxy.Kind {
 	case mesh.Gateway:
-		t.problems = append(t.problems, validate.Problem{
-			Field: "Proxy " + proxy.Namespace + "/" + proxy.ID, Reason: ReasonUnsupported,
-			Message: "gateway proxies are not translated yet; only the stats and health listeners are served",
-		})
+		for _, l := range t.gatewayListeners() {
+			if err := l.ValidateAll(); err != nil {
+				t.problems = append(t.problems, validate.Problem{Field: "Listener " + l.GetName(), Reason: ReasonInvalidConfig,
+					Message: fmt.Sprintf("listener dropped: %v", err)})
+				continue
+			}
+			extra = append(extra, l)
+		}
 	default:
 		shared = outbound(snap, proxy)
 		t.problems = append(t.problems, shared.problems...)

@@ -187,6 +187,12 @@ func (t *translator) gatewayTLSChain(gs gatewayServer, port int32, http bool) *l
 			return nil
 		}
 		ctx.CommonTlsContext.TlsCertificates = []*tlsv3.TlsCertificate{{CertificateChain: fileSource(s.ServerCertificate), PrivateKey: fileSource(s.PrivateKey)}}
+		for _, c := range s.TLSCertificates {
+			if c.ServerCertificate != "" {
+				ctx.CommonTlsContext.TlsCertificates = append(ctx.CommonTlsContext.TlsCertificates,
+					&tlsv3.TlsCertificate{CertificateChain: fileSource(c.ServerCertificate), PrivateKey: fileSource(c.PrivateKey)})
+			}
+		}
 		if s.Mode != v1alpha1.ServerTLSSimple && s.CaCertificates != "" {
 			ctx.CommonTlsContext.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: &tlsv3.CertificateValidationContext{
 				TrustedCa: fileSource(s.CaCertificates), MatchTypedSubjectAltNames: exactSANs(tlsv3.SubjectAltNameMatcher_DNS, s.SubjectAltNames)}}
@@ -196,6 +202,7 @@ func (t *translator) gatewayTLSChain(gs gatewayServer, port int32, http bool) *l
 		t.report("Gateway", gs.gw.Namespace, gs.gw.Name, at+".mode", ReasonUnsupported, "TLS mode %s is not translated; server skipped", s.Mode)
 		return nil
 	}
+	t.serverTLSOptions(gs, ctx)
 	if http {
 		ctx.CommonTlsContext.AlpnProtocols = []string{"h2", "http/1.1"}
 	}
@@ -308,4 +315,46 @@ func (t *translator) gatewayTCPChain(gs gatewayServer, port int32) *listenerv3.F
 		return nil
 	}
 	return &listenerv3.FilterChain{Filters: []*listenerv3.Filter{f}}
+}
+
+var tlsVersions = map[v1alpha1.TLSProtocolVersion]tlsv3.TlsParameters_TlsProtocol{
+	v1alpha1.TLSAuto: tlsv3.TlsParameters_TLS_AUTO, v1alpha1.TLSV10: tlsv3.TlsParameters_TLSv1_0,
+	v1alpha1.TLSV11: tlsv3.TlsParameters_TLSv1_1, v1alpha1.TLSV12: tlsv3.TlsParameters_TLSv1_2,
+	v1alpha1.TLSV13: tlsv3.TlsParameters_TLSv1_3,
+}
+
+// serverTLSOptions adds protocol versions, cipher suites and certificate pinning to a server's
+// TLS context, and reports the settings not translated.
+func (t *translator) serverTLSOptions(gs gatewayServer, ctx *tlsv3.DownstreamTlsContext) {
+	s := gs.s.TLS
+	at := gs.at() + ".tls"
+	unsupported := func(field, what string) {
+		t.report("Gateway", gs.gw.Namespace, gs.gw.Name, at+"."+field, ReasonUnsupported, "%s is accepted but not translated; it has no effect", what)
+	}
+	if s.MinProtocolVersion != "" || s.MaxProtocolVersion != "" || len(s.CipherSuites) > 0 {
+		ctx.CommonTlsContext.TlsParams = &tlsv3.TlsParameters{
+			TlsMinimumProtocolVersion: tlsVersions[s.MinProtocolVersion],
+			TlsMaximumProtocolVersion: tlsVersions[s.MaxProtocolVersion],
+			CipherSuites:              s.CipherSuites,
+		}
+	}
+	if len(s.VerifyCertificateSpki) > 0 || len(s.VerifyCertificateHash) > 0 {
+		if vc := ctx.CommonTlsContext.GetValidationContext(); vc != nil {
+			vc.VerifyCertificateSpki, vc.VerifyCertificateHash = s.VerifyCertificateSpki, s.VerifyCertificateHash
+		} else {
+			unsupported("verifyCertificateSpki", "certificate pinning without caCertificates")
+		}
+	}
+	if s.CaCrl != "" {
+		unsupported("caCrl", "caCrl")
+	}
+	if len(s.CredentialNames) > 0 {
+		unsupported("credentialNames", "credentialNames (certificates from Secrets)")
+	}
+	if s.CaCertCredentialName != "" {
+		unsupported("caCertCredentialName", "caCertCredentialName (a CA from a Secret)")
+	}
+	if s.InsecureSkipVerify != nil {
+		unsupported("insecureSkipVerify", "insecureSkipVerify on a server")
+	}
 }

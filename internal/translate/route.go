@@ -641,6 +641,9 @@ func (t *translator) redirect(vs *v1alpha1.VirtualService, r *v1alpha1.HTTPRedir
 	if r.Port != nil {
 		ra.PortRedirect = uint32(*r.Port)
 	}
+	if r.DerivePort != nil && *r.DerivePort == v1alpha1.RedirectFromProtocolDefault {
+		t.vsUnsupported(vs, at+".derivePort", "derivePort FROM_PROTOCOL_DEFAULT (Envoy keeps the request's port)")
+	}
 	switch r.RedirectCode {
 	case 0, 301:
 		ra.ResponseCode = routev3.RedirectAction_MOVED_PERMANENTLY

@@ -1,6 +1,7 @@
 package translate_test
 
 import (
+	"cmp"
 	"fmt"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/translate"
 )
@@ -93,6 +95,15 @@ func configBytes(b *testing.B, res translate.Resources) (pb, js int) {
 	return pb, js
 }
 
+// configMapBytes is the size of the ConfigMap internal/envoy renders for the resources.
+func configMapBytes(b *testing.B, proxy mesh.Proxy, res translate.Resources) int {
+	files, err := envoy.Renderer{MaxBytes: 1 << 30}.Render(envoy.Node{ID: cmp.Or(proxy.ID, "p"), Namespace: proxy.Namespace}, res.Listeners, res.Clusters)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return files.Size()
+}
+
 // BenchmarkTranslate measures one proxy's translation. "warm": proxies of a snapshot whose
 // shared work (indexes, per-service clusters) is done, the steady state of a reconcile over many
 // pods; "cold": the first proxy of a fresh snapshot, which pays for the shared work.
@@ -107,6 +118,7 @@ func BenchmarkTranslate(b *testing.B) {
 			}
 			res, _ := translate.Translate(snap, proxies[0])
 			pb, js := configBytes(b, res)
+			cm := configMapBytes(b, proxies[0], res)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
@@ -114,6 +126,7 @@ func BenchmarkTranslate(b *testing.B) {
 			}
 			b.ReportMetric(float64(pb), "pb-bytes/proxy")
 			b.ReportMetric(float64(js), "json-bytes/proxy")
+			b.ReportMetric(float64(cm), "configmap-bytes/proxy")
 			b.ReportMetric(float64(len(res.Listeners)), "listeners")
 			b.ReportMetric(float64(len(res.Clusters)), "clusters")
 		})
@@ -127,6 +140,7 @@ func BenchmarkTranslate(b *testing.B) {
 			}
 			res, _ := translate.Translate(snap, proxy)
 			pb, js := configBytes(b, res)
+			cm := configMapBytes(b, proxy, res)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -134,6 +148,7 @@ func BenchmarkTranslate(b *testing.B) {
 			}
 			b.ReportMetric(float64(pb), "pb-bytes/proxy")
 			b.ReportMetric(float64(js), "json-bytes/proxy")
+			b.ReportMetric(float64(cm), "configmap-bytes/proxy")
 			b.ReportMetric(float64(len(res.Clusters)), "clusters")
 		})
 		b.Run(fmt.Sprintf("services=%d/cold", n), func(b *testing.B) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/translate"
+	"github.com/mizzen-mesh/mizzen/internal/validate"
 )
 
 // TestConcurrentProxies: proxies of one snapshot translated at once (sharing its memoized work)
@@ -31,5 +32,16 @@ func TestConcurrentProxies(t *testing.T) {
 		if string(got[i]) != string(want[i]) {
 			t.Errorf("proxy %s: concurrent translation differs", snap.Pods[i].Name)
 		}
+	}
+}
+
+func TestProblemObject(t *testing.T) {
+	kind, ns, name, field := translate.ProblemObject(validate.Problem{Field: "VirtualService default/reviews spec.http[0].fault"})
+	if kind != "VirtualService" || ns != "default" || name != "reviews" || field != "spec.http[0].fault" {
+		t.Errorf("got %q %q %q %q", kind, ns, name, field)
+	}
+	kind, ns, name, field = translate.ProblemObject(validate.Problem{Field: "Listener 0.0.0.0_80"})
+	if kind != "Listener" || ns != "" || name != "" || field != "0.0.0.0_80" {
+		t.Errorf("got %q %q %q %q", kind, ns, name, field)
 	}
 }

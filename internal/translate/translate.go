@@ -1,10 +1,3 @@
-// Package translate turns the mesh (a mesh.Snapshot) into one proxy's Envoy configuration, doing
-// for a sidecar what istiod does, with Istio's names and ports. It is pure and deterministic: no
-// client, clock or logging, and the same snapshot and proxy always give the same resources in the
-// same order. Work shared by all proxies (outbound clusters) is memoized in the snapshot.
-//
-// Resources may share messages with other proxies' Resources of the same snapshot: treat them as
-// read-only.
 package translate
 
 import (
@@ -243,6 +236,19 @@ func ruleDependencies(snap *mesh.Snapshot) dependencies {
 		}
 		return d
 	}).(dependencies)
+}
+
+// ProblemObject splits a problem's Field into the object it is about and the path inside it:
+// "VirtualService default/reviews spec.http[0]" → ("VirtualService", "default", "reviews",
+// "spec.http[0]"). Problems about no object (a listener dropped) give kind and field only.
+func ProblemObject(p validate.Problem) (kind, namespace, name, field string) {
+	kind, rest, _ := strings.Cut(p.Field, " ")
+	ref, field, _ := strings.Cut(rest, " ")
+	namespace, name, ok := strings.Cut(ref, "/")
+	if !ok {
+		return kind, "", "", rest
+	}
+	return kind, namespace, name, field
 }
 
 // addCluster adds c unless a cluster of its name is there (the first one wins).

@@ -503,7 +503,7 @@ var inboundPassthroughCluster = sync.OnceValue(func() *clusterv3.Cluster {
 })
 
 // inboundCluster forwards to the workload on loopback.
-func inboundCluster(port int32, protocol mesh.Protocol) *clusterv3.Cluster {
+func inboundCluster(port int32, protocol mesh.Protocol, loc mesh.Locality) *clusterv3.Cluster {
 	name := InboundClusterName(port)
 	c := &clusterv3.Cluster{
 		Name:                 name,
@@ -511,8 +511,11 @@ func inboundCluster(port int32, protocol mesh.Protocol) *clusterv3.Cluster {
 		ConnectTimeout:       durationpb.New(defaultConnectTimeout),
 		CircuitBreakers:      defaultCircuitBreakers(),
 		LoadAssignment: &endpointv3.ClusterLoadAssignment{ClusterName: name, Endpoints: []*endpointv3.LocalityLbEndpoints{{
+			Locality:            &corev3.Locality{Region: loc.Region, Zone: loc.Zone, SubZone: loc.SubZone},
+			LoadBalancingWeight: wrapperspb.UInt32(1),
 			LbEndpoints: []*endpointv3.LbEndpoint{{HostIdentifier: &endpointv3.LbEndpoint_Endpoint{
-				Endpoint: &endpointv3.Endpoint{Address: socketAddress("127.0.0.1", uint32(port))}}}},
+				Endpoint: &endpointv3.Endpoint{Address: socketAddress("127.0.0.1", uint32(port))}},
+				LoadBalancingWeight: wrapperspb.UInt32(1)}},
 		}}},
 	}
 	if protocol.IsHTTP2() {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tcpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
@@ -263,6 +264,10 @@ func deepCheck(t testing.TB, what string, m proto.Message, clusters map[string]b
 			refs = append(refs, mp.GetCluster())
 		}
 		checkRefs(t, what, refs, clusters)
+	case *endpointv3.LocalityLbEndpoints:
+		if m.GetLocality() == nil || m.GetLoadBalancingWeight() == nil {
+			t.Errorf("%s: an endpoint group without locality or weight", what)
+		}
 	case *tcpv3.TcpProxy:
 		refs := []string{m.GetCluster()}
 		for _, w := range m.GetWeightedClusters().GetClusters() {

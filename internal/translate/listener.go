@@ -257,7 +257,7 @@ func (t *translator) inboundListener() *listenerv3.Listener {
 		}
 		seen[tp] = true
 		cluster := InboundClusterName(tp)
-		t.addCluster(inboundCluster(tp, wp.Port.Protocol))
+		t.addCluster(inboundCluster(tp, wp.Port.Protocol, t.proxy.Locality))
 		filters := func() []*listenerv3.Filter {
 			var f *listenerv3.Filter
 			var err error

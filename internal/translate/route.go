@@ -356,7 +356,7 @@ func (t *translator) routeTemplate(vs *v1alpha1.VirtualService, ns string, r *v1
 	route := &routev3.Route{}
 	switch {
 	case r.Redirect != nil:
-		route.Action = &routev3.Route_Redirect{Redirect: t.redirect(vs, r.Redirect, at+".redirect")}
+		route.Action = &routev3.Route_Redirect{Redirect: t.redirect(vs, r.Redirect, at+".redirect", port)}
 	case r.DirectResponse != nil:
 		dr := &routev3.DirectResponseAction{Status: uint32(r.DirectResponse.Status)}
 		if b := r.DirectResponse.Body; b != nil {
@@ -494,6 +494,9 @@ func (t *translator) routeAction(vs *v1alpha1.VirtualService, ns string, r *v1al
 		ra.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: ws[0].name}
 		if h := ws[0].headers; h != nil {
 			if h.Request != nil {
+				if a := authority(h.Request); a != "" {
+					ra.HostRewriteSpecifier = &routev3.RouteAction_HostRewriteLiteral{HostRewriteLiteral: a}
+				}
 				add, rm := headerOps(h.Request)
 				route.RequestHeadersToAdd = append(route.RequestHeadersToAdd, add...)
 				route.RequestHeadersToRemove = append(route.RequestHeadersToRemove, rm...)
@@ -511,6 +514,9 @@ func (t *translator) routeAction(vs *v1alpha1.VirtualService, ns string, r *v1al
 			if h := w.headers; h != nil {
 				if h.Request != nil {
 					cw.RequestHeadersToAdd, cw.RequestHeadersToRemove = headerOps(h.Request)
+					if a := authority(h.Request); a != "" {
+						cw.HostRewriteSpecifier = &routev3.WeightedCluster_ClusterWeight_HostRewriteLiteral{HostRewriteLiteral: a}
+					}
 				}
 				if h.Response != nil {
 					cw.ResponseHeadersToAdd, cw.ResponseHeadersToRemove = headerOps(h.Response)
@@ -525,6 +531,10 @@ func (t *translator) routeAction(vs *v1alpha1.VirtualService, ns string, r *v1al
 		ra.Timeout = durationpb.New(d)
 	}
 	ra.RetryPolicy = t.retryPolicy(vs, r.Retries, at+".retries")
+	if hash != nil && ra.RetryPolicy != nil {
+		// Retrying on another host would break the affinity consistent hashing gives.
+		ra.RetryPolicy.RetryHostPredicate, ra.RetryPolicy.HostSelectionRetryMaxAttempts = nil, 0
+	}
 	// Mirrors.
 	if r.Mirror != nil {
 		name, _ := t.destination(vs, ns, *r.Mirror, at+".mirror", port)
@@ -537,7 +547,9 @@ func (t *translator) routeAction(vs *v1alpha1.VirtualService, ns string, r *v1al
 		case r.MirrorPercentLegacy != nil:
 			pct = &typev3.FractionalPercent{Numerator: uint32(*r.MirrorPercentLegacy), Denominator: typev3.FractionalPercent_HUNDRED}
 		}
-		ra.RequestMirrorPolicies = append(ra.RequestMirrorPolicies, mirrorPolicy(name, pct))
+		if pct.Numerator > 0 { // an explicit 0% mirrors nothing
+			ra.RequestMirrorPolicies = append(ra.RequestMirrorPolicies, mirrorPolicy(name, pct))
+		}
 	}
 	for i, m := range r.Mirrors {
 		name, _ := t.destination(vs, ns, m.Destination, fmt.Sprintf("%s.mirrors[%d].destination", at, i), port)
@@ -545,7 +557,9 @@ func (t *translator) routeAction(vs *v1alpha1.VirtualService, ns string, r *v1al
 		if m.Percentage != nil {
 			pct = percent(m.Percentage.Value)
 		}
-		ra.RequestMirrorPolicies = append(ra.RequestMirrorPolicies, mirrorPolicy(name, pct))
+		if pct.Numerator > 0 {
+			ra.RequestMirrorPolicies = append(ra.RequestMirrorPolicies, mirrorPolicy(name, pct))
+		}
 	}
 	if rw := r.Rewrite; rw != nil {
 		if rw.URI != "" {
@@ -627,7 +641,7 @@ func (t *translator) retryPolicy(vs *v1alpha1.VirtualService, r *v1alpha1.HTTPRe
 	return rp
 }
 
-func (t *translator) redirect(vs *v1alpha1.VirtualService, r *v1alpha1.HTTPRedirect, at string) *routev3.RedirectAction {
+func (t *translator) redirect(vs *v1alpha1.VirtualService, r *v1alpha1.HTTPRedirect, at string, port int32) *routev3.RedirectAction {
 	ra := &routev3.RedirectAction{HostRedirect: r.Authority}
 	if r.Scheme != "" {
 		ra.SchemeRewriteSpecifier = &routev3.RedirectAction_SchemeRedirect{SchemeRedirect: r.Scheme}
@@ -638,11 +652,20 @@ func (t *translator) redirect(vs *v1alpha1.VirtualService, r *v1alpha1.HTTPRedir
 	case r.URI != "":
 		ra.PathRewriteSpecifier = &routev3.RedirectAction_PathRedirect{PathRedirect: r.URI}
 	}
-	if r.Port != nil {
+	// Routes are built per listener port, so the request's port is known; the protocol default
+	// is Envoy's behaviour without a port. An explicit :80 for http or :443 for https is dropped.
+	switch {
+	case r.Port != nil:
 		ra.PortRedirect = uint32(*r.Port)
+	case r.DerivePort != nil && *r.DerivePort == v1alpha1.RedirectFromRequestPort:
+		ra.PortRedirect = uint32(port)
 	}
-	if r.DerivePort != nil && *r.DerivePort == v1alpha1.RedirectFromProtocolDefault {
-		t.vsUnsupported(vs, at+".derivePort", "derivePort FROM_PROTOCOL_DEFAULT (Envoy keeps the request's port)")
+	scheme := r.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	if (ra.PortRedirect == 80 && scheme == "http") || (ra.PortRedirect == 443 && scheme == "https") {
+		ra.PortRedirect = 0
 	}
 	switch r.RedirectCode {
 	case 0, 301:
@@ -660,4 +683,14 @@ func (t *translator) redirect(vs *v1alpha1.VirtualService, r *v1alpha1.HTTPRedir
 		ra.ResponseCode = routev3.RedirectAction_MOVED_PERMANENTLY
 	}
 	return ra
+}
+
+// authority is a host rewrite given as a request header set ("host" or ":authority").
+func authority(h *v1alpha1.HeaderOperations) string {
+	for _, k := range slices.Sorted(maps.Keys(h.Set)) {
+		if lk := strings.ToLower(k); lk == "host" || lk == ":authority" {
+			return h.Set[k]
+		}
+	}
+	return ""
 }

@@ -166,7 +166,7 @@ func (b *clusterBuilder) add(subset string, eps []mesh.Endpoint, p policy) {
 		// Endpoints carry the tlsMode label only when auto mTLS must tell meshed from plain ones.
 		mixed := b.autoMTLS(p) && slices.ContainsFunc(eps, func(e mesh.Endpoint) bool { return !e.Meshed })
 		c.LoadAssignment = loadAssignment(name, eps, mixed, lp)
-		if lp.distribute {
+		if lp.distribute || (lp.failover && lp.failoverTo != "") {
 			c.CommonLbConfig.LocalityConfigSpecifier = &clusterv3.Cluster_CommonLbConfig_LocalityWeightedLbConfig_{
 				LocalityWeightedLbConfig: &clusterv3.Cluster_CommonLbConfig_LocalityWeightedLbConfig{},
 			}
@@ -338,7 +338,15 @@ func (b *clusterBuilder) protocolOptions(c *clusterv3.Cluster, p policy) *httpv3
 				b.unsupported(p.poolAt+".tcp.maxConnectionDuration", "maxConnectionDuration on a non-HTTP port")
 			}
 			if tcp.IdleTimeout != nil {
-				b.unsupported(p.poolAt+".tcp.idleTimeout", "tcp.idleTimeout")
+				// Istio applies it as the HTTP idle timeout unless http.idleTimeout is set.
+				d, err := tcp.IdleTimeout.Parse()
+				switch {
+				case !b.port.Protocol.IsHTTP():
+					b.unsupported(p.poolAt+".tcp.idleTimeout", "tcp.idleTimeout on a non-HTTP port")
+				case err == nil && (pool.HTTP == nil || pool.HTTP.IdleTimeout == nil):
+					common = orNew(common)
+					common.IdleTimeout = durationpb.New(d)
+				}
 			}
 		}
 		if h := pool.HTTP; h != nil {

@@ -46,8 +46,8 @@
 // # Not translated yet (reported Unsupported)
 //
 // tunnel, proxyProtocol, retryBudget, zoneAwareLbSetting, failoverPriority,
-// outlierDetectionHttpErrorCodes, tcp.idleTimeout, credentialName (client and server: secrets
+// outlierDetectionHttpErrorCodes, tcp.idleTimeout on TCP ports, credentialName (client and server: secrets
 // from Kubernetes Secrets), caCrl, fault exponentialDelay and http2Error, destinationSubnets and
-// sourceSubnet matches, JWT claim matches, derivePort FROM_PROTOCOL_DEFAULT, Gateway bind and
+// sourceSubnet matches, JWT claim matches, Gateway bind and
 // server insecureSkipVerify. Protocol sniffing: ports without a protocol are TCP.
 package translate

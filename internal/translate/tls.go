@@ -140,10 +140,14 @@ func (b *clusterBuilder) applyTLS(c *clusterv3.Cluster, p policy, subset string,
 			b.unsupported(p.tlsAt+".caCrl", "caCrl")
 		}
 		skip := s.InsecureSkipVerify != nil && *s.InsecureSkipVerify
-		if !skip && (s.CaCertificates != "" || len(s.SubjectAltNames) > 0) {
+		if !skip {
+			// Without caCertificates the server is checked against the system's roots, as Istio
+			// does; only insecureSkipVerify turns verification off.
 			vc := &tlsv3.CertificateValidationContext{MatchTypedSubjectAltNames: exactSANs(tlsv3.SubjectAltNameMatcher_DNS, s.SubjectAltNames)}
 			if s.CaCertificates != "" {
 				vc.TrustedCa = fileSource(s.CaCertificates)
+			} else {
+				vc.SystemRootCerts = &tlsv3.CertificateValidationContext_SystemRootCerts{}
 			}
 			ctx.CommonTlsContext.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
 		}

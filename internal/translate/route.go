@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -533,7 +534,7 @@ func (t *translator) routeAction(vs *v1alpha1.VirtualService, ns string, r *v1al
 	ra.RetryPolicy = t.retryPolicy(vs, r.Retries, at+".retries")
 	if hash != nil && ra.RetryPolicy != nil {
 		// Retrying on another host would break the affinity consistent hashing gives.
-		ra.RetryPolicy.RetryHostPredicate, ra.RetryPolicy.HostSelectionRetryMaxAttempts = nil, 0
+		ra.RetryPolicy.RetryHostPredicate = nil
 	}
 	// Mirrors.
 	if r.Mirror != nil {
@@ -613,7 +614,7 @@ func (t *translator) retryPolicy(vs *v1alpha1.VirtualService, r *v1alpha1.HTTPRe
 		var on []string
 		for _, tok := range strings.Split(r.RetryOn, ",") {
 			tok = strings.TrimSpace(tok)
-			if code, err := strconv.Atoi(tok); err == nil {
+			if code, err := strconv.Atoi(tok); err == nil && http.StatusText(code) != "" {
 				rp.RetriableStatusCodes = append(rp.RetriableStatusCodes, uint32(code))
 				continue
 			}
@@ -633,7 +634,7 @@ func (t *translator) retryPolicy(vs *v1alpha1.VirtualService, r *v1alpha1.HTTPRe
 		rp.RetryBackOff = &routev3.RetryPolicy_RetryBackOff{BaseInterval: durationpb.New(d)}
 	}
 	if r.RetryIgnorePreviousHosts != nil && !*r.RetryIgnorePreviousHosts {
-		rp.RetryHostPredicate, rp.HostSelectionRetryMaxAttempts = nil, 0
+		rp.RetryHostPredicate = nil
 	}
 	if r.RetryRemoteLocalities != nil && *r.RetryRemoteLocalities {
 		rp.RetryPriority = previousPriorities

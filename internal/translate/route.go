@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -171,6 +172,11 @@ func (t *translator) httpRoutes(vs *v1alpha1.VirtualService, ns string, rules []
 			if m != nil && m.StatPrefix != "" {
 				route.StatPrefix = m.StatPrefix
 			}
+			// Validated here, so a bad rule costs its own routes, not the listener of its port.
+			if err := route.ValidateAll(); err != nil {
+				t.vsProblem(vs, rat, ReasonInvalidConfig, "route dropped: %v", err)
+				continue
+			}
 			out = append(out, route)
 		}
 		// A rule without matches catches everything: later rules are unreachable.
@@ -299,6 +305,9 @@ func (t *translator) routeMatch(vs *v1alpha1.VirtualService, m *v1alpha1.HTTPMat
 	rm := &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}}
 	if m == nil {
 		return rm
+	}
+	if !t.regexesCompile(vs, m, at) {
+		return nil
 	}
 	if u := m.URI; u != nil {
 		switch {
@@ -577,6 +586,10 @@ func (t *translator) routeAction(vs *v1alpha1.VirtualService, ns string, r *v1al
 			}
 		}
 		if rr := rw.URIRegexRewrite; rr != nil {
+			if _, err := regexp.Compile(rr.Match); err != nil {
+				t.vsProblem(vs, at+".rewrite.uriRegexRewrite.match", ReasonInvalidConfig, "rule skipped: regex does not compile: %v", err)
+				return nil
+			}
 			ra.RegexRewrite = &matcherv3.RegexMatchAndSubstitute{Pattern: &matcherv3.RegexMatcher{Regex: rr.Match}, Substitution: rr.Rewrite}
 		}
 		if rw.Authority != "" {
@@ -694,4 +707,30 @@ func authority(h *v1alpha1.HeaderOperations) string {
 		}
 	}
 	return ""
+}
+
+// regexesCompile checks the regexes of a match with Go's RE2, the dialect Envoy uses: Envoy
+// rejects a whole listener for one bad regex, and file-based xDS has no NACK to tell anyone.
+func (t *translator) regexesCompile(vs *v1alpha1.VirtualService, m *v1alpha1.HTTPMatchRequest, at string) bool {
+	check := func(field string, sm *v1alpha1.StringMatch) bool {
+		if sm == nil || sm.Regex == nil {
+			return true
+		}
+		if _, err := regexp.Compile(*sm.Regex); err != nil {
+			t.vsProblem(vs, at+".match."+field+".regex", ReasonInvalidConfig, "match dropped: regex does not compile: %v", err)
+			return false
+		}
+		return true
+	}
+	ok := check("uri", m.URI) && check("scheme", m.Scheme) && check("method", m.Method) && check("authority", m.Authority)
+	for _, set := range []struct {
+		name string
+		m    map[string]v1alpha1.StringMatch
+	}{{"headers", m.Headers}, {"withoutHeaders", m.WithoutHeaders}, {"queryParams", m.QueryParams}} {
+		for _, k := range slices.Sorted(maps.Keys(set.m)) {
+			sm := set.m[k]
+			ok = ok && check(set.name+"["+k+"]", &sm)
+		}
+	}
+	return ok
 }

@@ -194,7 +194,10 @@ func (b *clusterBuilder) add(subset string, eps []mesh.Endpoint, p policy) {
 	b.out.clusters = append(b.out.clusters, c)
 }
 
-func defaultCircuitBreakers() *clusterv3.CircuitBreakers {
+// defaultCircuitBreakers lifts Envoy's low defaults as Istio does; shared, read-only.
+var defaultCircuitBreakers = sync.OnceValue(newCircuitBreakers)
+
+func newCircuitBreakers() *clusterv3.CircuitBreakers {
 	return &clusterv3.CircuitBreakers{Thresholds: []*clusterv3.CircuitBreakers_Thresholds{{
 		MaxConnections:     wrapperspb.UInt32(math.MaxUint32),
 		MaxPendingRequests: wrapperspb.UInt32(math.MaxUint32),
@@ -310,6 +313,7 @@ func (b *clusterBuilder) protocolOptions(c *clusterv3.Cluster, p policy) *httpv3
 	var h2opts *corev3.Http2ProtocolOptions
 	useClient := false
 	if pool := p.pool; pool != nil {
+		c.CircuitBreakers = newCircuitBreakers() // the default is shared: never change it
 		th := c.CircuitBreakers.Thresholds[0]
 		if tcp := pool.TCP; tcp != nil {
 			if tcp.MaxConnections > 0 {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
@@ -16,6 +17,7 @@ import (
 	previousprioritiesv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/priority/previous_priorities/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -42,7 +44,8 @@ var (
 	}
 )
 
-func defaultRetryPolicy() *routev3.RetryPolicy {
+// defaultRetryPolicy is shared by every route without a retry policy of its own: read-only.
+var defaultRetryPolicy = sync.OnceValue(func() *routev3.RetryPolicy {
 	return &routev3.RetryPolicy{
 		RetryOn:                       defaultRetryOn,
 		NumRetries:                    wrapperspb.UInt32(defaultRetryAttempts),
@@ -50,7 +53,7 @@ func defaultRetryPolicy() *routev3.RetryPolicy {
 		RetryHostPredicate:            []*routev3.RetryPolicy_RetryHostPredicate{previousHostsPredicate},
 		HostSelectionRetryMaxAttempts: 5,
 	}
-}
+})
 
 func (t *translator) vsProblem(vs *v1alpha1.VirtualService, field, reason, format string, args ...any) {
 	t.report("VirtualService", vs.Namespace, vs.Name, field, reason, format, args...)
@@ -543,7 +546,9 @@ func (t *translator) routeAction(vs *v1alpha1.VirtualService, ns string, r *v1al
 	ra.RetryPolicy = t.retryPolicy(vs, r.Retries, at+".retries")
 	if hash != nil && ra.RetryPolicy != nil {
 		// Retrying on another host would break the affinity consistent hashing gives.
-		ra.RetryPolicy.RetryHostPredicate = nil
+		rp := proto.Clone(ra.RetryPolicy).(*routev3.RetryPolicy)
+		rp.RetryHostPredicate = nil
+		ra.RetryPolicy = rp
 	}
 	// Mirrors.
 	if r.Mirror != nil {

@@ -23,6 +23,12 @@ const (
 	PrometheusStatsCluster = "prometheus_stats"
 )
 
+// Shared references to the two secrets: immutable, used by every TLS context.
+var (
+	workloadCertSDS = SDSSecretConfig(WorkloadCertSecretName)
+	rootCASDS       = SDSSecretConfig(RootCASecretName)
+)
+
 // SDSSecretConfig refers to secret name (WorkloadCertSecretName or RootCASecretName) in its file.
 func SDSSecretConfig(name string) *tlsv3.SdsSecretConfig {
 	file := WorkloadSDSFile

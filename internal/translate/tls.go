@@ -70,10 +70,10 @@ func meshClientTLS(sni string, sans []string) *tlsv3.UpstreamTlsContext {
 		Sni: sni,
 		CommonTlsContext: &tlsv3.CommonTlsContext{
 			AlpnProtocols:                  meshALPN,
-			TlsCertificateSdsSecretConfigs: []*tlsv3.SdsSecretConfig{SDSSecretConfig(WorkloadCertSecretName)},
+			TlsCertificateSdsSecretConfigs: []*tlsv3.SdsSecretConfig{workloadCertSDS},
 			ValidationContextType: &tlsv3.CommonTlsContext_CombinedValidationContext{CombinedValidationContext: &tlsv3.CommonTlsContext_CombinedCertificateValidationContext{
 				DefaultValidationContext:         &tlsv3.CertificateValidationContext{MatchTypedSubjectAltNames: exactSANs(tlsv3.SubjectAltNameMatcher_URI, sans)},
-				ValidationContextSdsSecretConfig: SDSSecretConfig(RootCASecretName),
+				ValidationContextSdsSecretConfig: rootCASDS,
 			}},
 		},
 	}
@@ -182,13 +182,13 @@ func meshServerTLS(trustDomain string) *tlsv3.DownstreamTlsContext {
 		RequireClientCertificate: wrapperspb.Bool(true),
 		CommonTlsContext: &tlsv3.CommonTlsContext{
 			AlpnProtocols:                  []string{"h2", "http/1.1"},
-			TlsCertificateSdsSecretConfigs: []*tlsv3.SdsSecretConfig{SDSSecretConfig(WorkloadCertSecretName)},
+			TlsCertificateSdsSecretConfigs: []*tlsv3.SdsSecretConfig{workloadCertSDS},
 			ValidationContextType: &tlsv3.CommonTlsContext_CombinedValidationContext{CombinedValidationContext: &tlsv3.CommonTlsContext_CombinedCertificateValidationContext{
 				DefaultValidationContext: &tlsv3.CertificateValidationContext{MatchTypedSubjectAltNames: []*tlsv3.SubjectAltNameMatcher{{
 					SanType: tlsv3.SubjectAltNameMatcher_URI,
 					Matcher: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Prefix{Prefix: "spiffe://" + trustDomain + "/"}},
 				}}},
-				ValidationContextSdsSecretConfig: SDSSecretConfig(RootCASecretName),
+				ValidationContextSdsSecretConfig: rootCASDS,
 			}},
 		},
 	}

@@ -78,10 +78,10 @@ func (t *translator) addOutboundClusters() {
 			if port.Protocol == mesh.ProtocolUDP {
 				continue
 			}
+			// The service's own cluster; subset clusters only when a route names them
+			// (destination), which keeps unused subsets out of the proxy's config.
 			sc := t.serviceClusters(svc, port)
-			for _, c := range sc.clusters {
-				t.addCluster(c)
-			}
+			t.addCluster(sc.clusters[0])
 			t.addOnce(sc, sc.problems)
 		}
 	}

@@ -23,8 +23,10 @@
 // passthrough by SNI, TCP), routed by the VirtualServices bound to the Gateways selecting the
 // proxy.
 //
-// Clusters: outbound|<port>|<subset>|<host> (STATIC, endpoints inline grouped by locality, each
-// group with a locality and a load_balancing_weight), PassthroughCluster, BlackHoleCluster,
+// Clusters: outbound|<port>||<host> for every service port the proxy sees, and
+// outbound|<port>|<subset>|<host> for the subsets its routes name (unused subsets cost no bytes);
+// STATIC, endpoints inline grouped by locality, each group with a locality and a
+// load_balancing_weight; PassthroughCluster, BlackHoleCluster,
 // InboundPassthroughCluster, inbound|<port>||. Mesh mTLS (ISTIO_MUTUAL and auto mTLS) uses the
 // workload certificate and root CA through the SDS files named in sds.go.
 //

@@ -469,11 +469,16 @@ func (t *translator) destination(vs *v1alpha1.VirtualService, ns string, d v1alp
 		t.vsProblem(vs, at+".subset", ReasonSubsetNotFound, "no DestinationRule for %s defines subset %q; traffic to it fails", host, d.Subset)
 		return BlackHoleCluster, nil
 	}
-	// A service out of the proxy's egress scope still gets its clusters when a rule routes to it.
+	// The cluster a route names is added here: subset clusters no route names are left out, and
+	// a service out of the proxy's egress scope still gets the cluster a rule routes to.
+	name := OutboundClusterName(port.Number, string(d.Subset), host)
 	for _, c := range sc.clusters {
-		t.addCluster(c)
+		if c.GetName() == name {
+			t.addCluster(c)
+		}
 	}
-	return OutboundClusterName(port.Number, string(d.Subset), host), sc
+	t.addOnce(sc, sc.problems)
+	return name, sc
 }
 
 func (t *translator) routeAction(vs *v1alpha1.VirtualService, ns string, r *v1alpha1.HTTPRoute, at string, port int32, route *routev3.Route) *routev3.RouteAction {

@@ -181,11 +181,31 @@ func fuzzMesh(data []byte) (mesh.Input, int) {
 		}
 		in.DestinationRules = append(in.DestinationRules, dr)
 	}
+	if r.bool() {
+		gw := v1alpha1.Gateway{ObjectMeta: metav1.ObjectMeta{Name: "gw", Namespace: "default"},
+			Spec: v1alpha1.GatewaySpec{Selector: map[string]string{"app": "s0"}}}
+		for i := range 1 + r.intn(3) {
+			srv := v1alpha1.Server{Port: v1alpha1.Port{Number: pick(r, int32(80), 443, 8443), Name: fmt.Sprintf("p%d", i),
+				Protocol: pick(r, "HTTP", "HTTPS", "TLS", "TCP")}, Hosts: []string{pick(r, "*", "a.example.com", "default/*.example.com")}}
+			if srv.Port.Protocol != "HTTP" || r.bool() {
+				srv.TLS = &v1alpha1.ServerTLSSettings{Mode: pick(r, v1alpha1.ServerTLSSimple, v1alpha1.ServerTLSPassthrough, v1alpha1.ServerTLSMutual, v1alpha1.ServerTLSIstioMutual),
+					ServerCertificate: pick(r, "", "/c.pem"), PrivateKey: "/k.pem", CaCertificates: pick(r, "", "/ca.pem"), HTTPSRedirect: r.bool()}
+			}
+			gw.Spec.Servers = append(gw.Spec.Servers, srv)
+		}
+		in.Gateways = append(in.Gateways, gw)
+		for i := range in.VirtualServices {
+			if r.bool() {
+				in.VirtualServices[i].Spec.Gateways = []string{pick(r, "gw", "default/gw", "mesh")}
+			}
+		}
+	}
 	return in, r.intn(len(in.Pods))
 }
 
-// FuzzTranslate: any generated mesh translates without panicking, for any of its pods, into
-// resources that validate (deep), round-trip strictly and reference only existing clusters.
+// FuzzTranslate: any generated mesh translates without panicking, for any of its pods as a
+// sidecar and as a gateway, into resources that validate (deep), round-trip strictly and
+// reference only existing clusters; RuleProblems does not panic either.
 func FuzzTranslate(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20})
@@ -195,9 +215,12 @@ func FuzzTranslate(f *testing.F) {
 		c := &testCase{in: in}
 		c.deriveEndpointSlices()
 		snap := mesh.New(c.in)
-		proxy := mesh.ProxyFor(snap.Pods[podIndex], mesh.Sidecar)
-		proxy.ID = "p"
-		res, _ := translate.Translate(snap, proxy)
-		checkResources(t, proxy, res)
+		for _, kind := range []mesh.ProxyKind{mesh.Sidecar, mesh.Gateway} {
+			proxy := mesh.ProxyFor(snap.Pods[podIndex], kind)
+			proxy.ID = "p"
+			res, _ := translate.Translate(snap, proxy)
+			checkResources(t, proxy, res)
+		}
+		translate.RuleProblems(snap)
 	})
 }

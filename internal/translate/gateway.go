@@ -10,6 +10,7 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
@@ -51,39 +52,48 @@ func (t *translator) gatewayListeners() []*listenerv3.Listener {
 	for _, port := range sortedKeys(byPort) {
 		name := listenerName("0.0.0.0", port)
 		l := listener(name, "0.0.0.0", port, corev3.TrafficDirection_OUTBOUND, true)
+		var chains []*listenerv3.FilterChain
+		var owners []gatewayServer
 		var plainHTTP []gatewayServer
+		httpAt := -1 // where the chain of the plain HTTP servers goes: at the first one
 		for _, gs := range byPort[port] {
 			proto := mesh.PortProtocol(strings.ToLower(gs.s.Port.Protocol), nil, "TCP")
 			tlsMode := v1alpha1.ServerTLSMode("")
 			if gs.s.TLS != nil {
 				tlsMode = gs.s.TLS.Mode
 			}
+			var fc *listenerv3.FilterChain
+			var fcs []*listenerv3.FilterChain
 			switch {
-			case proto.IsHTTP() || (proto == mesh.ProtocolHTTPS && tlsMode != v1alpha1.ServerTLSPassthrough):
-				if proto.IsHTTP() {
-					plainHTTP = append(plainHTTP, gs)
-					continue
+			case proto.IsHTTP():
+				if httpAt < 0 {
+					httpAt = len(chains)
+					chains, owners = append(chains, nil), append(owners, gs)
 				}
-				if fc := t.gatewayTLSChain(gs, port, true); fc != nil {
-					l.FilterChains = append(l.FilterChains, fc)
-				}
+				plainHTTP = append(plainHTTP, gs)
+				continue
+			case proto == mesh.ProtocolHTTPS && tlsMode != v1alpha1.ServerTLSPassthrough:
+				fc = t.gatewayTLSChain(gs, port, true)
 			case proto.IsTLS() && (tlsMode == v1alpha1.ServerTLSPassthrough || tlsMode == ""):
-				l.FilterChains = append(l.FilterChains, t.gatewayPassthroughChains(gs, port)...)
+				fcs = t.gatewayPassthroughChains(gs, port)
 			case proto == mesh.ProtocolTLS:
-				if fc := t.gatewayTLSChain(gs, port, false); fc != nil {
-					l.FilterChains = append(l.FilterChains, fc)
-				}
+				fc = t.gatewayTLSChain(gs, port, false)
 			default:
-				if fc := t.gatewayTCPChain(gs, port); fc != nil {
-					l.FilterChains = append(l.FilterChains, fc)
-				}
+				fc = t.gatewayTCPChain(gs, port)
+			}
+			if fc != nil {
+				fcs = append(fcs, fc)
+			}
+			for _, fc := range fcs {
+				chains, owners = append(chains, fc), append(owners, gs)
 			}
 		}
-		if len(plainHTTP) > 0 {
+		if httpAt >= 0 {
 			if f := t.gatewayHCM(plainHTTP, port, fmt.Sprintf("http.%d", port)); f != nil {
-				l.FilterChains = append(l.FilterChains, &listenerv3.FilterChain{Filters: []*listenerv3.Filter{f}})
+				chains[httpAt] = &listenerv3.FilterChain{Filters: []*listenerv3.Filter{f}}
 			}
 		}
+		l.FilterChains = t.distinctChains(chains, owners, port)
 		if len(l.FilterChains) == 0 {
 			continue
 		}
@@ -91,6 +101,54 @@ func (t *translator) gatewayListeners() []*listenerv3.Listener {
 			l.ListenerFilters = []*listenerv3.ListenerFilter{tlsInspector}
 		}
 		out = append(out, l)
+	}
+	return out
+}
+
+// distinctChains drops what Envoy could not tell apart: a server name (or, without names, the
+// whole match) already claimed by an earlier server's chain on the port. Each loss is reported
+// against the later server.
+func (t *translator) distinctChains(chains []*listenerv3.FilterChain, owners []gatewayServer, port int32) []*listenerv3.FilterChain {
+	seen := map[string]bool{}
+	var out []*listenerv3.FilterChain
+	for i, fc := range chains {
+		if fc == nil {
+			continue
+		}
+		var names []string
+		base := ""
+		if m := fc.GetFilterChainMatch(); m != nil {
+			c := proto.Clone(m).(*listenerv3.FilterChainMatch)
+			names, c.ServerNames = c.ServerNames, nil
+			b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+			base = string(b)
+		}
+		keys := names
+		if len(keys) == 0 {
+			keys = []string{""}
+		}
+		var keep, lost []string
+		for _, n := range keys {
+			if k := base + "\x00" + n; seen[k] {
+				lost = append(lost, cmp.Or(n, "*"))
+			} else {
+				seen[k] = true
+				keep = append(keep, n)
+			}
+		}
+		if len(lost) > 0 {
+			gs := owners[i]
+			t.report("Gateway", gs.gw.Namespace, gs.gw.Name, gs.at()+".hosts", ReasonConflictingHost,
+				"another server on port %d already takes %s; this server does not get it", port, strings.Join(lost, ", "))
+		}
+		if len(keep) == 0 {
+			continue
+		}
+		if len(names) > 0 && len(keep) < len(names) {
+			fc = proto.Clone(fc).(*listenerv3.FilterChain)
+			fc.FilterChainMatch.ServerNames = keep
+		}
+		out = append(out, fc)
 	}
 	return out
 }

@@ -264,6 +264,28 @@ func deepCheck(t testing.TB, what string, m proto.Message, clusters map[string]b
 			refs = append(refs, mp.GetCluster())
 		}
 		checkRefs(t, what, refs, clusters)
+	case *listenerv3.Listener:
+		// Envoy refuses two filter chains with the same match (server names one by one).
+		seen := map[string]bool{}
+		for _, fc := range m.GetFilterChains() {
+			mm := proto.Clone(fc.GetFilterChainMatch())
+			var names []string
+			if fcm, ok := mm.(*listenerv3.FilterChainMatch); ok && fcm != nil {
+				names = fcm.GetServerNames()
+				fcm.ServerNames = nil
+			}
+			b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(mm)
+			if len(names) == 0 {
+				names = []string{""}
+			}
+			for _, n := range names {
+				k := string(b) + "\x00" + n
+				if seen[k] {
+					t.Errorf("%s: two filter chains match the same connections (server name %q)", what, n)
+				}
+				seen[k] = true
+			}
+		}
 	case *endpointv3.LocalityLbEndpoints:
 		if m.GetLocality() == nil || m.GetLoadBalancingWeight() == nil {
 			t.Errorf("%s: an endpoint group without locality or weight", what)

@@ -252,7 +252,7 @@ func (t *translator) inboundListener() *listenerv3.Listener {
 	seen := map[int32]bool{}
 	for _, wp := range t.snap.WorkloadPorts(t.proxy.IP) {
 		tp := wp.TargetPort
-		if seen[tp] || reservedPorts[tp] {
+		if seen[tp] || reservedPorts[tp] || wp.Port.Protocol == mesh.ProtocolUDP {
 			continue
 		}
 		seen[tp] = true

@@ -70,8 +70,11 @@ func (t *translator) virtualHost(svc *mesh.Service, port mesh.Port) *routev3.Vir
 		Domains: t.domains(svc, port.Number),
 	}
 	if vs := t.vsIndex.For(svc.Hostname); vs != nil && len(vs.Spec.HTTP) > 0 {
-		vh.Routes = t.httpRoutes(vs, vs.Namespace, vs.Spec.HTTP, "spec.http", port.Number, nil)
-		return vh
+		// A rule with no route for this port (all its matches name other ports, proxies or
+		// gateways) leaves the port to the default route, as in Istio.
+		if vh.Routes = t.httpRoutes(vs, vs.Namespace, vs.Spec.HTTP, "spec.http", port.Number, nil); len(vh.Routes) > 0 {
+			return vh
+		}
 	}
 	vh.Routes = []*routev3.Route{t.defaultRoute(svc, port.Number)}
 	return vh

@@ -258,11 +258,6 @@ func (t *translator) addCluster(c *clusterv3.Cluster) {
 	}
 }
 
-// hasCluster reports whether the proxy gets a cluster of that name.
-func (t *translator) hasCluster(name string) bool {
-	_, ok := t.clusters[name]
-	return ok
-}
 
 // report records a problem about an object: field is the path inside it.
 func (t *translator) report(kind, ns, name, field, reason, format string, args ...any) {

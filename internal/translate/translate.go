@@ -258,7 +258,6 @@ func (t *translator) addCluster(c *clusterv3.Cluster) {
 	}
 }
 
-
 // report records a problem about an object: field is the path inside it.
 func (t *translator) report(kind, ns, name, field, reason, format string, args ...any) {
 	t.problems = append(t.problems, validate.Problem{

@@ -58,6 +58,8 @@ func httpConnectionManager(statPrefix string, rc *routev3.RouteConfiguration, ou
 		UseRemoteAddress:             wrapperspb.Bool(false),
 		NormalizePath:                wrapperspb.Bool(true),
 		PathWithEscapedSlashesAction: hcmv3.HttpConnectionManager_KEEP_UNCHANGED,
+		// WebSocket passes through the mesh, as in Istio.
+		UpgradeConfigs: []*hcmv3.HttpConnectionManager_UpgradeConfig{{UpgradeType: "websocket"}},
 	}
 	if outbound {
 		h.HttpFilters = []*hcmv3.HttpFilter{faultHTTPFilter, corsHTTPFilter, routerHTTPFilter}

@@ -43,6 +43,7 @@ import (
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/controllers"
 	"github.com/mizzen-mesh/mizzen/internal/admission"
+	"github.com/mizzen-mesh/mizzen/internal/identity"
 )
 
 // newScheme registers every kind the manager reads or writes.
@@ -64,6 +65,7 @@ type options struct {
 	enableLeaderElection bool
 	enableHTTP2          bool
 	enableWebhooks       bool
+	controllers          controllers.Options
 	zap                  zap.Options
 }
 
@@ -83,12 +85,30 @@ func parseFlags(args []string) (*options, error) {
 		"Elect a leader so that only one replica of the manager reconciles at a time.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
 		"Serve HTTP/2 on the metrics and webhook servers (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
+	id := &o.controllers.Proxy.Identity
+	fs.StringVar(&id.TrustDomain, "trust-domain", identity.DefaultTrustDomain,
+		"The SPIFFE trust domain of the mesh: proxies are spiffe://<trust-domain>/ns/<namespace>/sa/<service account>.")
+	fs.DurationVar(&id.Duration, "proxy-cert-duration", identity.DefaultDuration,
+		"Lifetime of each proxy's certificate (cert-manager's minimum is 1h).")
+	fs.DurationVar(&id.RenewBefore, "proxy-cert-renew-before", identity.DefaultRenewBefore,
+		"How long before expiry cert-manager renews a proxy's certificate; shorter than --proxy-cert-duration.")
+	fs.StringVar(&id.IssuerKind, "proxy-issuer-kind", identity.DefaultIssuerKind,
+		"Kind of the cert-manager issuer of proxy certificates: ClusterIssuer, or Issuer (one in each meshed namespace).")
+	fs.StringVar(&id.IssuerName, "proxy-issuer-name", identity.DefaultIssuerName,
+		"Name of the cert-manager issuer of proxy certificates.")
+	fs.StringVar(&id.IssuerGroup, "proxy-issuer-group", identity.DefaultIssuerGroup,
+		"API group of the issuer of proxy certificates (cert-manager.io, or an external issuer's group).")
 	o.zap.BindFlags(fs)
 	// --kubeconfig is registered on the global flag set by controller-runtime's config package.
 	if kc := flag.CommandLine.Lookup("kubeconfig"); kc != nil {
 		fs.Var(kc.Value, kc.Name, kc.Usage)
 	}
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := o.controllers.Proxy.Identity.WithDefaults().Validate(); err != nil {
+		err = fmt.Errorf("invalid proxy certificate flags: %w", err)
+		fmt.Fprintln(fs.Output(), err)
 		return nil, err
 	}
 	// As kubebuilder does: ENABLE_WEBHOOKS=false runs the manager without serving webhooks.
@@ -170,7 +190,7 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 		}
 	}
 
-	if err := controllers.SetupWithManager(mgr); err != nil {
+	if err := controllers.SetupWithManager(mgr, opts.controllers); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

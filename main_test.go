@@ -6,12 +6,14 @@ import (
 	"net"
 	"net/http"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/mizzen-mesh/mizzen/internal/identity"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
@@ -26,8 +28,10 @@ var (
 )
 
 var _ = BeforeSuite(func() {
-	var err error
-	env, cfg, err = testenv.Start(testenv.Options{})
+	// The proxy reconciler watches cert-manager's Certificates.
+	crds, err := testenv.CertManagerCRDDir()
+	Expect(err).NotTo(HaveOccurred())
+	env, cfg, err = testenv.Start(testenv.Options{ExtraCRDDirs: []string{crds}})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { Expect(env.Stop()).To(Succeed()) })
 })
@@ -60,6 +64,24 @@ var _ = Describe("flags", func() {
 		Expect(o.metricsAddr).To(Equal(":8443"))
 		Expect(o.enableLeaderElection).To(BeTrue())
 		Expect(o.probeAddr).To(Equal(":9999"))
+	})
+
+	It("defaults the proxy identity flags and takes them", func() {
+		o, err := parseFlags(nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(o.controllers.Proxy.Identity).To(Equal(identity.Options{}.WithDefaults()))
+		o, err = parseFlags([]string{"--trust-domain=corp.example", "--proxy-cert-duration=4h", "--proxy-cert-renew-before=1h",
+			"--proxy-issuer-kind=Issuer", "--proxy-issuer-name=mesh-ca"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(o.controllers.Proxy.Identity).To(Equal(identity.Options{TrustDomain: "corp.example", Duration: 4 * time.Hour,
+			RenewBefore: time.Hour, IssuerKind: "Issuer", IssuerName: "mesh-ca", IssuerGroup: "cert-manager.io"}))
+	})
+
+	It("rejects proxy certificate flags cert-manager would refuse", func() {
+		_, err := parseFlags([]string{"--proxy-cert-duration=2h", "--proxy-cert-renew-before=3h"})
+		Expect(err).To(MatchError(ContainSubstring("renewBefore")))
+		_, err = parseFlags([]string{"--trust-domain=Bad Domain"})
+		Expect(err).To(MatchError(ContainSubstring("trust domain")))
 	})
 
 	It("rejects an unknown flag", func() {

@@ -9,17 +9,27 @@ import (
 // eventSource names Mizzen in the events it records.
 const eventSource = "mizzen"
 
+// Options configure the reconcilers (the manager's flags).
+type Options struct {
+	// Proxy configures the proxy reconciler: trust domain and certificate issuance.
+	Proxy ProxyOptions
+}
+
 // SetupWithManager registers every reconciler with the manager.
-func SetupWithManager(mgr ctrl.Manager) error {
+func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	if err := opts.Proxy.Identity.WithDefaults().Validate(); err != nil {
+		return fmt.Errorf("proxy certificate options: %w", err)
+	}
 	rec := mgr.GetEventRecorder(eventSource)
 	c := mgr.GetClient()
 	for name, setup := range map[string]func(ctrl.Manager) error{
 		"virtualservice":  NewVirtualServiceStatusReconciler(c, rec).SetupWithManager,
 		"destinationrule": NewDestinationRuleStatusReconciler(c, rec).SetupWithManager,
 		"gateway":         NewGatewayStatusReconciler(c, rec).SetupWithManager,
+		"proxy":           NewProxyReconciler(c, rec, opts.Proxy).SetupWithManager,
 	} {
 		if err := setup(mgr); err != nil {
-			return fmt.Errorf("setting up the %s status controller: %w", name, err)
+			return fmt.Errorf("setting up the %s controller: %w", name, err)
 		}
 	}
 	return nil

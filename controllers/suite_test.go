@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -41,19 +42,24 @@ var _ = BeforeSuite(func() {
 	ctx, cancel = context.WithCancel(context.Background())
 	DeferCleanup(cancel)
 
-	env, cfg, err := testenv.Start(testenv.Options{})
+	// cert-manager's CRDs: the proxy reconciler writes Certificates (no cert-manager controller
+	// runs here, so none is issued).
+	crds, err := testenv.CertManagerCRDDir()
+	Expect(err).NotTo(HaveOccurred())
+	env, cfg, err := testenv.Start(testenv.Options{ExtraCRDDirs: []string{crds}})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { Expect(env.Stop()).To(Succeed()) })
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(networkingv1alpha1.AddToScheme(scheme))
+	utilruntime.Must(certmanagerv1.AddToScheme(scheme))
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(SetupWithManager(mgr)).To(Succeed())
+	Expect(SetupWithManager(mgr, Options{})).To(Succeed())
 	done := make(chan error, 1)
 	go func() { defer GinkgoRecover(); done <- mgr.Start(ctx) }()
 	DeferCleanup(func() { cancel(); Eventually(done).Should(Receive(BeNil())) })

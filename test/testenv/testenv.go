@@ -48,6 +48,18 @@ func CompatDir() string {
 	return dir
 }
 
+// CertManagerCRDDir is deploy/crds of the cert-manager module this checkout requires: its CRDs,
+// for Options.ExtraCRDDirs.
+func CertManagerCRDDir() (string, error) {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager")
+	cmd.Dir = RepoRoot()
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("finding the cert-manager module: %w", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "deploy", "crds"), nil
+}
+
 // Options adjusts the environment a suite starts.
 type Options struct {
 	// ExtraCRDDirs are installed beside Mizzen's own CRDs (for example cert-manager's).

@@ -1,0 +1,519 @@
+package controllers
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/envoy"
+	"github.com/mizzen-mesh/mizzen/internal/identity"
+	"github.com/mizzen-mesh/mizzen/internal/mesh"
+	"github.com/mizzen-mesh/mizzen/internal/translate"
+)
+
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=namespaces;nodes;services,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;update
+
+// Labels and annotations the proxy reconciler reads on namespaces and pods.
+const (
+	// MeshLabel on a namespace: "enabled" meshes its pods.
+	MeshLabel        = "mizzen.dev/mesh"
+	MeshLabelEnabled = "enabled"
+	// ProxyLabel on a pod: "disabled" opts it out of the mesh.
+	ProxyLabel         = "mizzen.dev/proxy"
+	ProxyLabelDisabled = "disabled"
+)
+
+// Reasons of the events the proxy reconciler records on pods.
+const (
+	ReasonProxyIDAssigned = "ProxyIDAssigned"
+	ReasonInvalidProxyID  = "InvalidProxyID"
+	ReasonProxyIDConflict = "ProxyIDConflict"
+	ReasonRenderFailed    = "RenderFailed"
+	ReasonConfigWritten   = "ConfigWritten"
+)
+
+// ProxyOptions configure the proxy reconciler (the manager's flags).
+type ProxyOptions struct {
+	// Identity: trust domain and how certificates are issued.
+	Identity identity.Options
+	// MaxConcurrentReconciles is the number of pods reconciled at once; 0 means 4.
+	MaxConcurrentReconciles int
+}
+
+// ProxyReconciler gives every meshed pod its proxy's config and identity:
+//
+//   - a meshed pod is one in a namespace labelled mizzen.dev/mesh=enabled, or one a Gateway's
+//     selector picks (a gateway proxy), unless the pod has the label mizzen.dev/proxy=disabled;
+//   - a meshed pod without annotation mizzen.dev/proxy-id (not injected) gets a random one;
+//   - Certificate mizzen-proxy-<proxy-id> (internal/identity), created as soon as the pod has an id;
+//   - ConfigMap mizzen-proxy-<proxy-id> with the files internal/envoy renders from what
+//     internal/translate builds for the pod, once the pod is scheduled. It is written only when its
+//     content hash changes, and then the hash is stamped on the pod (annotation
+//     mizzen.dev/config-hash). When rendering fails nothing is written: the proxy keeps its last good
+//     config, and a Warning event on the pod says why.
+//
+// Both objects are controlled by the pod, so the garbage collector deletes them with it; a pod that
+// leaves the mesh keeps them until it is deleted (its volumes still name them).
+//
+// The pod's IP is not waited for: the kubelet mounts the (non-optional) ConfigMap volume before it
+// creates the pod sandbox that gets the IP, so waiting would deadlock an injected pod. Without an
+// IP the config has no inbound listener; the IP's arrival is a pod update that rewrites lds.yaml,
+// which Envoy reloads. Scheduling is waited for: envoy.yaml, which Envoy reads once, carries the
+// node's locality, and the kubelet mounts nothing before the pod is scheduled anyway.
+type ProxyReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+
+	opts      ProxyOptions
+	snapshots *snapshotSource
+	renderer  *envoy.Cache
+}
+
+// NewProxyReconciler returns the proxy reconciler; opts.Identity must be valid after defaults.
+func NewProxyReconciler(c client.Client, rec events.EventRecorder, opts ProxyOptions) *ProxyReconciler {
+	opts.Identity = opts.Identity.WithDefaults()
+	return &ProxyReconciler{
+		Client:    c,
+		Recorder:  rec,
+		opts:      opts,
+		snapshots: newSnapshotSource(c, mesh.Settings{TrustDomain: opts.Identity.TrustDomain}),
+		renderer:  &envoy.Cache{},
+	}
+}
+
+// Reconcile brings one pod's proxy id, Certificate and ConfigMap up to date.
+func (r *ProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+	pod := &corev1.Pod{}
+	if err := r.Get(ctx, req.NamespacedName, pod); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return ctrl.Result{}, nil
+	}
+	kind, meshed, err := r.proxyKind(ctx, pod)
+	if err != nil || !meshed {
+		return ctrl.Result{}, err
+	}
+
+	id := pod.Annotations[mesh.ProxyIDAnnotation]
+	if id == "" {
+		if id, err = r.assignProxyID(ctx, pod); err != nil {
+			return ctrl.Result{}, err
+		}
+	} else if err := identity.ValidateProxyID(id); err != nil {
+		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, ReasonInvalidProxyID, "Reconcile",
+			"no proxy config or certificate for this pod: annotation %s: %v", mesh.ProxyIDAnnotation, err)
+		return ctrl.Result{}, nil
+	}
+
+	if err := r.applyCertificate(ctx, pod, id); err != nil {
+		return ctrl.Result{}, err
+	}
+	if pod.Spec.NodeName == "" {
+		log.V(1).Info("waiting for the pod to be scheduled before writing its config")
+		return ctrl.Result{}, nil
+	}
+	return r.applyConfig(ctx, pod, id, kind)
+}
+
+// proxyKind tells whether the pod is meshed and whether it runs a sidecar or a gateway proxy.
+func (r *ProxyReconciler) proxyKind(ctx context.Context, pod *corev1.Pod) (mesh.ProxyKind, bool, error) {
+	if pod.Labels[ProxyLabel] == ProxyLabelDisabled {
+		return "", false, nil
+	}
+	gws := &networkingv1alpha1.GatewayList{}
+	if err := r.List(ctx, gws, client.UnsafeDisableDeepCopy); err != nil {
+		return "", false, fmt.Errorf("listing gateways: %w", err)
+	}
+	for i := range gws.Items {
+		if sel := gws.Items[i].Spec.Selector; len(sel) > 0 && mesh.LabelsMatch(sel, pod.Labels) {
+			return mesh.Gateway, true, nil
+		}
+	}
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := r.Get(ctx, types.NamespacedName{Name: pod.Namespace}, ns); err != nil {
+		return "", false, client.IgnoreNotFound(err)
+	}
+	return mesh.Sidecar, ns.Labels[MeshLabel] == MeshLabelEnabled, nil
+}
+
+// assignProxyID gives a pod that was not injected a proxy id. The patch carries the pod's
+// resourceVersion, so a reconcile working from a stale cache (the pod already has an id) fails
+// with a conflict and retries instead of giving the pod a second id.
+func (r *ProxyReconciler) assignProxyID(ctx context.Context, pod *corev1.Pod) (string, error) {
+	var id string
+	for range 5 {
+		id = identity.NewProxyID()
+		cm := configMapMeta()
+		err := r.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: envoy.ConfigMapName(id)}, cm)
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("checking that proxy id %s is free: %w", id, err)
+		}
+	}
+	before := pod.DeepCopy()
+	if pod.Annotations == nil {
+		pod.Annotations = map[string]string{}
+	}
+	pod.Annotations[mesh.ProxyIDAnnotation] = id
+	if err := r.Patch(ctx, pod, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return "", fmt.Errorf("assigning proxy id %s to the pod: %w", id, err)
+	}
+	r.Recorder.Eventf(pod, nil, corev1.EventTypeNormal, ReasonProxyIDAssigned, "Reconcile",
+		"the pod was not injected: assigned proxy id %s", id)
+	return id, nil
+}
+
+// applyCertificate creates or updates the pod's Certificate when it differs from the desired one.
+func (r *ProxyReconciler) applyCertificate(ctx context.Context, pod *corev1.Pod, id string) error {
+	desired := identity.Certificate(pod, id, r.opts.Identity)
+	cur := &certmanagerv1.Certificate{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(desired), cur)
+	if apierrors.IsNotFound(err) {
+		if err := r.Create(ctx, desired); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating certificate %s: %w", desired.Name, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading certificate %s: %w", desired.Name, err)
+	}
+	if !identity.IsControlledBy(cur.OwnerReferences, pod) {
+		r.conflict(pod, "Certificate", desired.Name)
+		return nil
+	}
+	next := cur.DeepCopy()
+	next.Spec = desired.Spec
+	next.Labels = mergeMaps(next.Labels, desired.Labels)
+	next.OwnerReferences = desired.OwnerReferences
+	if equality.Semantic.DeepEqual(cur, next) {
+		return nil
+	}
+	if err := r.Update(ctx, next); err != nil {
+		return fmt.Errorf("updating certificate %s: %w", desired.Name, err)
+	}
+	return nil
+}
+
+// applyConfig translates and renders the pod's config, writes its ConfigMap when the hash changed
+// and stamps the hash on the pod.
+func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id string, kind mesh.ProxyKind) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+	snap, err := r.snapshots.get(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	mp := snap.Pod(pod.Namespace, pod.Name)
+	if mp == nil {
+		// The pod reached the cache after the snapshot was built and its create event has not
+		// invalidated it yet: rebuild once, else come back when it has.
+		r.snapshots.invalidate()
+		if snap, err = r.snapshots.get(ctx); err != nil {
+			return ctrl.Result{}, err
+		}
+		if mp = snap.Pod(pod.Namespace, pod.Name); mp == nil {
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
+	}
+	proxy := mesh.ProxyFor(mp, kind)
+	proxy.ID = id // the snapshot may predate the id's assignment
+	res, problems := translate.Translate(snap, proxy)
+	if len(problems) > 0 {
+		// The status reconcilers report problems on the rules they are about.
+		log.V(1).Info("translation problems", "proxy", id, "count", len(problems))
+	}
+	files, err := r.renderer.Render(nodeFor(pod, proxy), res.Listeners, res.Clusters)
+	if err != nil {
+		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, ReasonRenderFailed, "Reconcile",
+			"proxy config not updated, the proxy keeps its last good config: %v", err)
+		log.Error(err, "rendering proxy config; keeping the last good config", "proxy", id)
+		return ctrl.Result{}, nil
+	}
+
+	name := envoy.ConfigMapName(id)
+	cur := configMapMeta()
+	err = r.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: name}, cur)
+	switch {
+	case apierrors.IsNotFound(err):
+		cm := desiredConfigMap(pod, name, files, nil)
+		if err := r.Create(ctx, cm); err != nil {
+			return ctrl.Result{}, fmt.Errorf("creating config map %s: %w", name, err)
+		}
+		log.V(1).Info("config written", "configMap", name, "hash", files.Hash)
+	case err != nil:
+		return ctrl.Result{}, fmt.Errorf("reading config map %s: %w", name, err)
+	case !identity.IsControlledBy(cur.OwnerReferences, pod):
+		r.conflict(pod, "ConfigMap", name)
+		return ctrl.Result{}, nil
+	case cur.Annotations[envoy.HashAnnotation] != files.Hash:
+		cm := desiredConfigMap(pod, name, files, cur)
+		if err := r.Update(ctx, cm); err != nil {
+			return ctrl.Result{}, fmt.Errorf("updating config map %s: %w", name, err)
+		}
+		log.V(1).Info("config written", "configMap", name, "hash", files.Hash, "previous", cur.Annotations[envoy.HashAnnotation])
+	}
+
+	if pod.Annotations[envoy.HashAnnotation] != files.Hash {
+		before := pod.DeepCopy()
+		if pod.Annotations == nil {
+			pod.Annotations = map[string]string{}
+		}
+		pod.Annotations[envoy.HashAnnotation] = files.Hash
+		if err := r.Patch(ctx, pod, client.MergeFrom(before)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("stamping config hash %s on the pod: %w", files.Hash, err)
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *ProxyReconciler) conflict(pod *corev1.Pod, kind, name string) {
+	r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, ReasonProxyIDConflict, "Reconcile",
+		"%s %s belongs to another object: the proxy id %s is taken; not writing it", kind, name, pod.Annotations[mesh.ProxyIDAnnotation])
+}
+
+// configMapMeta is a ConfigMap read from the metadata-only cache: the reconciler needs its hash
+// annotation and owner, not its (large) data.
+func configMapMeta() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+	return m
+}
+
+// desiredConfigMap is the ConfigMap of a proxy; cur, when set, is the existing one whose
+// resourceVersion, labels and annotations it keeps.
+func desiredConfigMap(pod *corev1.Pod, name string, files *envoy.Files, cur *metav1.PartialObjectMetadata) *corev1.ConfigMap {
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            name,
+			Namespace:       pod.Namespace,
+			Labels:          map[string]string{identity.ManagedByLabel: identity.ManagedBy},
+			Annotations:     map[string]string{envoy.HashAnnotation: files.Hash},
+			OwnerReferences: []metav1.OwnerReference{identity.PodOwnerReference(pod)},
+		},
+		Data: files.Data,
+	}
+	if cur != nil {
+		cm.ResourceVersion = cur.ResourceVersion
+		cm.Labels = mergeMaps(cur.Labels, cm.Labels)
+		cm.Annotations = mergeMaps(cur.Annotations, cm.Annotations)
+	}
+	return cm
+}
+
+// nodeFor describes the proxy to Envoy (envoy.yaml): only what stays fixed for the pod's life.
+func nodeFor(pod *corev1.Pod, p mesh.Proxy) envoy.Node {
+	app := cmp.Or(pod.Labels["service.istio.io/canonical-name"], pod.Labels["app.kubernetes.io/name"], pod.Labels["app"], p.ServiceAccount)
+	return envoy.Node{
+		ID:        p.ID,
+		Cluster:   app + "." + pod.Namespace,
+		Namespace: pod.Namespace,
+		Locality:  envoy.Locality{Region: p.Locality.Region, Zone: p.Locality.Zone, SubZone: p.Locality.SubZone},
+		Metadata: map[string]string{
+			"NAME":            pod.Name,
+			"SERVICE_ACCOUNT": p.ServiceAccount,
+			"PROXY_KIND":      string(p.Kind),
+		},
+	}
+}
+
+// mergeMaps returns base with over's entries set, as a new map.
+func mergeMaps(base, over map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(over))
+	maps.Copy(out, base)
+	maps.Copy(out, over)
+	return out
+}
+
+// SetupWithManager registers the reconciler and its watches.
+//
+// Fan-out, first version: a pod event reconciles that pod; a change to a VirtualService,
+// DestinationRule, Gateway, Service, EndpointSlice, or to node topology labels, and a change of a
+// pod with an IP that the snapshot reads (labels, IP, service account, proxy id, egress hosts:
+// subsets and auto-mTLS of the endpoints it backs), reconciles every proxy of the mesh. Every such
+// event also invalidates the shared snapshot; a periodic resync (same resourceVersion) does
+// neither. Reconciling a proxy whose config did not change writes nothing, so the cost of the
+// coarse fan-out is translation time, not API writes. Narrowing it to the proxies that can see
+// the changed host is issue 4's next step.
+func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	all := func(ctx context.Context, _ client.Object) []reconcile.Request { return r.allProxies(ctx) }
+	invalidateAll := r.invalidating(all)
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("proxy").
+		For(&corev1.Pod{}).
+		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
+		Owns(&certmanagerv1.Certificate{}).
+		Watches(&corev1.Pod{}, r.podSnapshotHandler()).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.namespacePods),
+			builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(invalidateAll),
+			builder.WithPredicates(topologyChanged()), builder.OnlyMetadata).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(invalidateAll), builder.WithPredicates(changed())).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(invalidateAll), builder.WithPredicates(changed())).
+		Watches(&networkingv1alpha1.VirtualService{}, handler.EnqueueRequestsFromMapFunc(invalidateAll), builder.WithPredicates(changed())).
+		Watches(&networkingv1alpha1.DestinationRule{}, handler.EnqueueRequestsFromMapFunc(invalidateAll), builder.WithPredicates(changed())).
+		Watches(&networkingv1alpha1.Gateway{}, handler.EnqueueRequestsFromMapFunc(invalidateAll), builder.WithPredicates(changed())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(r.opts.MaxConcurrentReconciles, 4)}).
+		Complete(r)
+}
+
+// invalidating wraps a map function so that the snapshot is invalidated before the requests are
+// computed (and so before any of them can be reconciled).
+func (r *ProxyReconciler) invalidating(fn handler.MapFunc) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		r.snapshots.invalidate()
+		return fn(ctx, obj)
+	}
+}
+
+// allProxies lists every meshed pod: pods of meshed namespaces and pods Gateways select, minus
+// opted-out pods.
+func (r *ProxyReconciler) allProxies(ctx context.Context) []reconcile.Request {
+	log := logf.FromContext(ctx)
+	seen := map[types.NamespacedName]bool{}
+	var out []reconcile.Request
+	add := func(pods []corev1.Pod) {
+		for i := range pods {
+			p := &pods[i]
+			key := client.ObjectKeyFromObject(p)
+			if p.Labels[ProxyLabel] == ProxyLabelDisabled || seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, reconcile.Request{NamespacedName: key})
+		}
+	}
+	nss := &metav1.PartialObjectMetadataList{}
+	nss.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
+	if err := r.List(ctx, nss, client.MatchingLabels{MeshLabel: MeshLabelEnabled}); err != nil {
+		log.Error(err, "listing meshed namespaces")
+		return nil
+	}
+	for _, ns := range nss.Items {
+		pods := &corev1.PodList{}
+		if err := r.List(ctx, pods, client.InNamespace(ns.Name), client.UnsafeDisableDeepCopy); err != nil {
+			log.Error(err, "listing pods", "namespace", ns.Name)
+			continue
+		}
+		add(pods.Items)
+	}
+	gws := &networkingv1alpha1.GatewayList{}
+	if err := r.List(ctx, gws, client.UnsafeDisableDeepCopy); err != nil {
+		log.Error(err, "listing gateways")
+		return out
+	}
+	for _, gw := range gws.Items {
+		if len(gw.Spec.Selector) == 0 {
+			continue
+		}
+		pods := &corev1.PodList{}
+		if err := r.List(ctx, pods, client.MatchingLabels(gw.Spec.Selector), client.UnsafeDisableDeepCopy); err != nil {
+			log.Error(err, "listing gateway pods", "gateway", gw.Namespace+"/"+gw.Name)
+			continue
+		}
+		add(pods.Items)
+	}
+	return out
+}
+
+// namespacePods reconciles the pods of a namespace whose labels changed (it may have joined or
+// left the mesh).
+func (r *ProxyReconciler) namespacePods(ctx context.Context, ns client.Object) []reconcile.Request {
+	pods := &corev1.PodList{}
+	if err := r.List(ctx, pods, client.InNamespace(ns.GetName()), client.UnsafeDisableDeepCopy); err != nil {
+		logf.FromContext(ctx).Error(err, "listing pods", "namespace", ns.GetName())
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(pods.Items))
+	for i := range pods.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pods.Items[i])})
+	}
+	return out
+}
+
+// podSnapshotHandler invalidates the snapshot when a pod changes what mesh.New reads from it, and
+// then reconciles every proxy if the pod can be an endpoint (it has an IP). The pod itself is
+// reconciled by For.
+func (r *ProxyReconciler) podSnapshotHandler() handler.EventHandler {
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.snapshots.invalidate()
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			oldPod, ok1 := e.ObjectOld.(*corev1.Pod)
+			newPod, ok2 := e.ObjectNew.(*corev1.Pod)
+			if !ok1 || !ok2 || !podSnapshotChanged(oldPod, newPod) {
+				return
+			}
+			r.snapshots.invalidate()
+			if oldPod.Status.PodIP == "" && newPod.Status.PodIP == "" {
+				return
+			}
+			for _, req := range r.allProxies(ctx) {
+				q.Add(req)
+			}
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.snapshots.invalidate()
+		},
+	}
+}
+
+// podSnapshotChanged reports whether a pod update changes what mesh.New reads from the pod.
+func podSnapshotChanged(a, b *corev1.Pod) bool {
+	return a.Status.PodIP != b.Status.PodIP ||
+		a.Spec.NodeName != b.Spec.NodeName ||
+		a.Spec.ServiceAccountName != b.Spec.ServiceAccountName ||
+		a.Annotations[mesh.ProxyIDAnnotation] != b.Annotations[mesh.ProxyIDAnnotation] ||
+		a.Annotations[mesh.EgressHostsAnnotation] != b.Annotations[mesh.EgressHostsAnnotation] ||
+		!maps.Equal(a.Labels, b.Labels)
+}
+
+// changed drops periodic resyncs: updates that carry the same resourceVersion.
+func changed() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetResourceVersion() != e.ObjectNew.GetResourceVersion()
+	}}
+}
+
+// topologyChanged passes node events that change the localities mesh.New reads.
+func topologyChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		a, b := e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()
+		for _, k := range []string{mesh.RegionLabel, mesh.ZoneLabel, mesh.SubZoneLabel} {
+			if a[k] != b[k] {
+				return true
+			}
+		}
+		return false
+	}}
+}

@@ -200,9 +200,13 @@ func (r *ProxyReconciler) applyCertificate(ctx context.Context, pod *corev1.Pod,
 	cur := &certmanagerv1.Certificate{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(desired), cur)
 	if apierrors.IsNotFound(err) {
-		if err := r.Create(ctx, desired); err != nil && !apierrors.IsAlreadyExists(err) {
+		// AlreadyExists: the cache lags behind an earlier create; the next event reconciles again.
+		if err := r.Create(ctx, desired); apierrors.IsAlreadyExists(err) {
+			return nil
+		} else if err != nil {
 			return fmt.Errorf("creating certificate %s: %w", desired.Name, err)
 		}
+		proxyCertificateWrites.WithLabelValues("create").Inc()
 		return nil
 	}
 	if err != nil {
@@ -222,6 +226,7 @@ func (r *ProxyReconciler) applyCertificate(ctx context.Context, pod *corev1.Pod,
 	if err := r.Update(ctx, next); err != nil {
 		return fmt.Errorf("updating certificate %s: %w", desired.Name, err)
 	}
+	proxyCertificateWrites.WithLabelValues("update").Inc()
 	return nil
 }
 
@@ -257,6 +262,7 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, ReasonRenderFailed, "Reconcile",
 			"proxy config not updated, the proxy keeps its last good config: %v", err)
 		log.Error(err, "rendering proxy config; keeping the last good config", "proxy", id)
+		proxyRenderFailures.Inc()
 		return ctrl.Result{}, nil
 	}
 
@@ -269,6 +275,8 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		if err := r.Create(ctx, cm); err != nil {
 			return ctrl.Result{}, fmt.Errorf("creating config map %s: %w", name, err)
 		}
+		proxyConfigWrites.WithLabelValues("create").Inc()
+		proxyConfigBytes.Add(float64(files.Size()))
 		log.V(1).Info("config written", "configMap", name, "hash", files.Hash)
 	case err != nil:
 		return ctrl.Result{}, fmt.Errorf("reading config map %s: %w", name, err)
@@ -280,6 +288,8 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		if err := r.Update(ctx, cm); err != nil {
 			return ctrl.Result{}, fmt.Errorf("updating config map %s: %w", name, err)
 		}
+		proxyConfigWrites.WithLabelValues("update").Inc()
+		proxyConfigBytes.Add(float64(files.Size()))
 		log.V(1).Info("config written", "configMap", name, "hash", files.Hash, "previous", cur.Annotations[envoy.HashAnnotation])
 	}
 

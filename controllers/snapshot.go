@@ -40,7 +40,6 @@ type snapshotSource struct {
 	mu      sync.Mutex
 	snap    *mesh.Snapshot
 	snapGen uint64
-	builds  int
 	vs      ruleGate[networkingv1alpha1.VirtualService, *networkingv1alpha1.VirtualService]
 	dr      ruleGate[networkingv1alpha1.DestinationRule, *networkingv1alpha1.DestinationRule]
 	gw      ruleGate[networkingv1alpha1.Gateway, *networkingv1alpha1.Gateway]
@@ -71,7 +70,7 @@ func (s *snapshotSource) get(ctx context.Context) (*mesh.Snapshot, error) {
 		return nil, err
 	}
 	s.snap, s.snapGen = snap, gen
-	s.builds++
+	meshSnapshotBuilds.Inc()
 	return snap, nil
 }
 

@@ -42,8 +42,14 @@ func runningPod(ns, name, ip string, labels map[string]string) *corev1.Pod {
 		},
 	}
 	Expect(k8sClient.Create(ctx, pod)).To(Succeed())
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}
-	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+	// The reconciler may be patching the pod (its proxy id) at the same time: retry on conflicts.
+	Eventually(func() error {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
+			return err
+		}
+		pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}
+		return k8sClient.Status().Update(ctx, pod)
+	}).Should(Succeed())
 	return pod
 }
 

@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"context"
+	"crypto/x509"
+	"path/filepath"
+	"time"
+
+	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/controllers"
+	"github.com/mizzen-mesh/mizzen/internal/envoy"
+	"github.com/mizzen-mesh/mizzen/internal/identity"
+	"github.com/mizzen-mesh/mizzen/internal/mesh"
+	"github.com/mizzen-mesh/mizzen/test/cluster"
+	"github.com/mizzen-mesh/mizzen/test/testenv"
+)
+
+// Mizzen's reconcilers, run in this process against the local cluster, give the pods of a
+// Deployment (made by the real ReplicaSet controller, Running through kwok) their proxy config and
+// a certificate the real cert-manager issues.
+var _ = Describe("Proxy config and identity on the local cluster", Ordered, func() {
+	const (
+		ns     = "mesh-e2e"
+		name   = "web"
+		issuer = "e2e-proxy-ca"
+	)
+	selector := map[string]string{"app.kubernetes.io/name": name}
+
+	BeforeAll(func(ctx SpecContext) {
+		if !withCertManager {
+			Skip("cert-manager-controller is not in the assets dir: the proxy reconciler needs cert-manager's CRDs")
+		}
+		_, err := envtest.InstallCRDs(testCluster.RESTConfig(), envtest.CRDInstallOptions{
+			Paths: []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")}, ErrorIfPathMissing: true,
+		})
+		Expect(err).NotTo(HaveOccurred())
+
+		// The mesh CA chain as config/certmanager bootstraps it, under names of this suite.
+		for _, doc := range []string{`
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: e2e-proxy-selfsigned}
+spec: {selfSigned: {}}`, `
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: e2e-proxy-root-ca, namespace: kube-system}
+spec:
+  isCA: true
+  commonName: e2e-proxy-root-ca
+  secretName: e2e-proxy-root-ca
+  duration: 24h
+  privateKey: {algorithm: ECDSA, size: 256}
+  issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: e2e-proxy-selfsigned}`, `
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: ` + issuer + `}
+spec: {ca: {secretName: e2e-proxy-root-ca}}`,
+		} {
+			obj := &unstructured.Unstructured{}
+			Expect(yaml.Unmarshal([]byte(doc), &obj.Object)).To(Succeed())
+			gvr := certificates
+			if obj.GetKind() == "ClusterIssuer" {
+				gvr = clusterIssuers
+			}
+			_, err := dyn.Resource(gvr).Namespace(obj.GetNamespace()).Create(ctx, obj, metav1.CreateOptions{})
+			Expect(err).NotTo(HaveOccurred(), "creating %s %s", obj.GetKind(), obj.GetName())
+		}
+
+		scheme := runtime.NewScheme()
+		utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+		utilruntime.Must(networkingv1alpha1.AddToScheme(scheme))
+		utilruntime.Must(certmanagerv1.AddToScheme(scheme))
+		logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter)))
+		mgr, err := ctrl.NewManager(testCluster.RESTConfig(), ctrl.Options{
+			Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(controllers.SetupWithManager(mgr, controllers.Options{Proxy: controllers.ProxyOptions{
+			Identity: identity.Options{IssuerName: issuer},
+		}})).To(Succeed())
+		mctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- mgr.Start(mctx) }()
+		DeferCleanup(func() { cancel(); Eventually(done).WithTimeout(30 * time.Second).Should(Receive(BeNil())) })
+
+		_, err = k8s.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			Name: ns, Labels: map[string]string{controllers.MeshLabel: controllers.MeshLabelEnabled},
+		}}, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		_, err = k8s.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.ServiceSpec{Selector: selector, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+		}, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		pod := corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "web", Image: "registry.invalid/web:1", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 80}},
+		}}}
+		cluster.TolerateFakeNodes(&pod)
+		_, err = k8s.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: ptr.To[int32](2),
+				Selector: &metav1.LabelSelector{MatchLabels: selector},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: selector}, Spec: pod},
+			},
+		}, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+	}, NodeTimeout(3*time.Minute))
+
+	// configured waits until every pod of the Deployment is Running with an IP, has its config
+	// (hash on the pod equal to its ConfigMap's, every pod IP among the endpoints of the Service's
+	// cluster) and a Ready certificate, and returns the pods.
+	configured := func(ctx SpecContext) []corev1.Pod {
+		var pods []corev1.Pod
+		Eventually(func(g Gomega) {
+			list, err := k8s.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + name})
+			g.Expect(err).NotTo(HaveOccurred())
+			pods = nil
+			for _, p := range list.Items {
+				if p.DeletionTimestamp == nil {
+					pods = append(pods, p)
+				}
+			}
+			g.Expect(pods).To(HaveLen(2))
+			for _, p := range pods {
+				g.Expect(p.Status.PodIP).NotTo(BeEmpty(), "pod %s IP", p.Name)
+			}
+			for _, p := range pods {
+				id := p.Annotations[mesh.ProxyIDAnnotation]
+				g.Expect(id).NotTo(BeEmpty(), "pod %s proxy id", p.Name)
+				cm, err := k8s.CoreV1().ConfigMaps(ns).Get(ctx, envoy.ConfigMapName(id), metav1.GetOptions{})
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(p.Annotations[envoy.HashAnnotation]).To(Equal(cm.Annotations[envoy.HashAnnotation]), "pod %s hash", p.Name)
+				for _, q := range pods {
+					g.Expect(cm.Data[envoy.CDSFile]).To(ContainSubstring("address: "+q.Status.PodIP), "pod %s config lists endpoint %s", p.Name, q.Status.PodIP)
+				}
+				g.Expect(readyStatus(ctx, certificates, ns, envoy.ConfigMapName(id))).To(Equal("True"))
+			}
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+		return pods
+	}
+
+	It("gives each pod its config and a certificate for its SPIFFE ID, issued by the mesh CA", func(ctx SpecContext) {
+		start := time.Now()
+		pods := configured(ctx)
+		AddReportEntry("2 replicas configured, certificates issued", time.Since(start).Round(time.Millisecond).String())
+		for _, p := range pods {
+			secret, err := k8s.CoreV1().Secrets(ns).Get(ctx, envoy.ConfigMapName(p.Annotations[mesh.ProxyIDAnnotation]), metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			leaf := parseCert(secret.Data["tls.crt"])
+			Expect(leaf.URIs).To(HaveLen(1))
+			Expect(leaf.URIs[0].String()).To(Equal("spiffe://cluster.local/ns/" + ns + "/sa/default"))
+			Expect(leaf.DNSNames).To(BeEmpty())
+			Expect(leaf.PublicKeyAlgorithm).To(Equal(x509.ECDSA))
+			roots := x509.NewCertPool()
+			roots.AddCert(parseCert(secret.Data["ca.crt"]))
+			_, err = leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}})
+			Expect(err).NotTo(HaveOccurred(), "tls.crt chains to the mesh CA for both ends of mTLS")
+		}
+	})
+
+	It("configures the replacement of a deleted pod, and the garbage collector removes the old pod's ConfigMap and Certificate", func(ctx SpecContext) {
+		pods := configured(ctx)
+		gone := pods[0]
+		id := gone.Annotations[mesh.ProxyIDAnnotation]
+		Expect(k8s.CoreV1().Pods(ns).Delete(ctx, gone.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})).To(Succeed())
+		now := configured(ctx)
+		for _, p := range now {
+			Expect(p.Name).NotTo(Equal(gone.Name))
+		}
+		Eventually(func(g Gomega) {
+			_, err := k8s.CoreV1().ConfigMaps(ns).Get(ctx, envoy.ConfigMapName(id), metav1.GetOptions{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "ConfigMap of the deleted pod: %v", err)
+			_, err = dyn.Resource(certificates).Namespace(ns).Get(ctx, envoy.ConfigMapName(id), metav1.GetOptions{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Certificate of the deleted pod: %v", err)
+		}).WithContext(ctx).Should(Succeed())
+		// The Secret goes too only when cert-manager runs with --enable-certificate-owner-ref
+		// (issue 4: not yet the case on the local cluster).
+	})
+})

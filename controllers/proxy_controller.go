@@ -124,7 +124,11 @@ func (r *ProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 
 	id := pod.Annotations[mesh.ProxyIDAnnotation]
 	if id == "" {
-		if id, err = r.assignProxyID(ctx, pod); err != nil {
+		if id, err = r.assignProxyID(ctx, pod); apierrors.IsConflict(err) {
+			// The cache is behind the pod; its update event brings the pod back here.
+			log.V(1).Info("pod changed while assigning its proxy id; waiting for the cache", "error", err.Error())
+			return ctrl.Result{}, nil
+		} else if err != nil {
 			return ctrl.Result{}, err
 		}
 	} else if err := identity.ValidateProxyID(id); err != nil {

@@ -108,7 +108,7 @@ spec: {ca: {secretName: e2e-proxy-root-ca}}`,
 		Expect(err).NotTo(HaveOccurred())
 		_, err = k8s.CoreV1().Services(ns).Create(ctx, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: corev1.ServiceSpec{Selector: selector, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+			Spec:       corev1.ServiceSpec{Selector: selector, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
 		}, metav1.CreateOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		pod := corev1.PodSpec{Containers: []corev1.Container{{

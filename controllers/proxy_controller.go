@@ -31,6 +31,7 @@ import (
 	"github.com/mizzen-mesh/mizzen/internal/identity"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/translate"
+	"github.com/mizzen-mesh/mizzen/internal/validate"
 )
 
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;patch
@@ -242,24 +243,41 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	mp := snap.Pod(pod.Namespace, pod.Name)
-	if mp == nil {
-		// The pod reached the cache after the snapshot was built and its create event has not
-		// invalidated it yet: rebuild once, else come back when it has.
-		r.snapshots.invalidate()
+	var res translate.Resources
+	var proxy mesh.Proxy
+	for attempt := 0; ; attempt++ {
+		mp := snap.Pod(pod.Namespace, pod.Name)
+		if mp == nil {
+			// The pod reached the cache after the snapshot was built and its create event has not
+			// invalidated it yet: rebuild once, else come back when it has.
+			r.snapshots.invalidate()
+			if snap, err = r.snapshots.get(ctx); err != nil {
+				return ctrl.Result{}, err
+			}
+			if mp = snap.Pod(pod.Namespace, pod.Name); mp == nil {
+				return ctrl.Result{RequeueAfter: time.Second}, nil
+			}
+		}
+		proxy = mesh.ProxyFor(mp, kind)
+		proxy.ID = id // the snapshot may predate the id's assignment
+		var problems []validate.Problem
+		res, problems = translate.Translate(snap, proxy)
+		// A rule translate refused (and dropped) must not change the config: translate again with
+		// its last valid version. Each round removes at least one rule version, so this ends; the
+		// bound only keeps a reconcile short.
+		if !r.snapshots.refused(snap, problems) {
+			if len(problems) > 0 {
+				// The status reconcilers report problems on the rules they are about.
+				log.V(1).Info("translation problems", "proxy", id, "count", len(problems))
+			}
+			break
+		}
+		if attempt == 3 {
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
 		if snap, err = r.snapshots.get(ctx); err != nil {
 			return ctrl.Result{}, err
 		}
-		if mp = snap.Pod(pod.Namespace, pod.Name); mp == nil {
-			return ctrl.Result{RequeueAfter: time.Second}, nil
-		}
-	}
-	proxy := mesh.ProxyFor(mp, kind)
-	proxy.ID = id // the snapshot may predate the id's assignment
-	res, problems := translate.Translate(snap, proxy)
-	if len(problems) > 0 {
-		// The status reconcilers report problems on the rules they are about.
-		log.V(1).Info("translation problems", "proxy", id, "count", len(problems))
 	}
 	files, err := r.renderer.Render(nodeFor(pod, proxy), res.Listeners, res.Clusters)
 	if err != nil {

@@ -303,6 +303,21 @@ spec:
 		}
 	})
 
+	It("rolls out the VirtualService once it is fixed", func() {
+		vs := &v1.VirtualService{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "reviews"}, vs)).To(Succeed())
+		vs.Spec.HTTP[0].Match = nil
+		vs.Spec.HTTP[0].Route[0].Weight, vs.Spec.HTTP[0].Route[1].Weight = 50, 50
+		Expect(k8sClient.Update(ctx, vs)).To(Succeed())
+		for _, pod := range []*corev1.Pod{v1Pod, v2Pod} {
+			Eventually(func(g Gomega) {
+				cm := proxyConfig(pod)
+				g.Expect(cm.Data["lds.yaml"]).To(MatchRegexp(`- name: ` + strings.ReplaceAll(reviewsCluster("v2"), "|", `\|`) + `\s+weight: 50`))
+				before[pod.Name] = cm
+			}).Should(Succeed())
+		}
+	})
+
 	It("puts back a ConfigMap someone deleted", func() {
 		cm := before[v1Pod.Name]
 		Expect(k8sClient.Delete(ctx, cm)).To(Succeed())

@@ -14,6 +14,7 @@ import (
 
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
+	"github.com/mizzen-mesh/mizzen/internal/translate"
 	"github.com/mizzen-mesh/mizzen/internal/validate"
 )
 
@@ -27,10 +28,13 @@ import (
 // lands during the lists is rebuilt by the next get. (Informers update their store before they call
 // the handlers, so an invalidated snapshot always sees the change once rebuilt.)
 //
-// Rules that fail internal/validate are not given to translate as they are: the last valid spec
-// this manager saw of the same object (same UID) is used instead, so proxies keep the routing they
-// had and no ConfigMap changes; a rule that was never valid here is left out. The memory is the
-// process's: after a restart a rule that is invalid by then is left out (its status says why).
+// Rules that fail internal/validate, or whose translation Envoy would refuse (translate reports
+// InvalidConfig and drops the piece; see refused), are not given to translate as they are: the last
+// valid version this manager saw of the same object (same UID) is used instead, so proxies keep the
+// routing they had and no ConfigMap changes; a rule that was never valid here is left out. The
+// memory is the process's: after a restart a rule that is invalid by then is left out (its status
+// says why). A refusal is remembered per generation: a rule refused because of another object stays
+// on its previous version until its own spec changes.
 type snapshotSource struct {
 	reader   client.Reader
 	settings mesh.Settings
@@ -102,41 +106,113 @@ func (s *snapshotSource) build(ctx context.Context) (*mesh.Snapshot, error) {
 	return mesh.New(in), nil
 }
 
-// ruleGate remembers, per object (UID), the verdict of internal/validate on its current generation
-// and the last valid version. Callers hold snapshotSource.mu.
+// ruleGate remembers, per object (UID), the verdict on its current generation (internal/validate,
+// or a translation refusal reported by refuse) and the versions that were valid. Callers hold
+// snapshotSource.mu.
 type ruleGate[V any, P interface {
 	*V
 	client.Object
 }] struct {
 	validate func(P) []validate.Problem
-	seen     map[types.UID]gateEntry[V]
+	seen     map[types.UID]*gateEntry[V]
 }
 
 type gateEntry[V any] struct {
-	generation int64
-	valid      bool
-	lastValid  *V // nil when no version of the object was valid
+	generation int64 // of the listed version
+	valid      bool  // verdict on the listed version
+	good       *V    // the newest valid version, nil when none was
+	older      *V    // the valid version good replaced, for when good is refused later
 }
 
-// filter returns the rules to translate: each valid rule as it is, an invalid one as its last valid
-// version, if any. Objects no longer listed are forgotten.
+// filter returns the rules to translate: each valid rule as it is, an invalid one as its newest
+// valid version, if any. Objects no longer listed are forgotten.
 func (g *ruleGate[V, P]) filter(items []V) []V {
-	next := make(map[types.UID]gateEntry[V], len(items))
+	next := make(map[types.UID]*gateEntry[V], len(items))
 	out := make([]V, 0, len(items))
 	for i := range items {
 		obj := P(&items[i])
-		e, ok := g.seen[obj.GetUID()]
-		if !ok || e.generation != obj.GetGeneration() {
+		e := g.seen[obj.GetUID()]
+		if e == nil {
+			e = &gateEntry[V]{generation: -1}
+		}
+		if e.generation != obj.GetGeneration() {
 			e.generation, e.valid = obj.GetGeneration(), len(g.validate(obj)) == 0
 		}
 		if e.valid {
-			e.lastValid = &items[i]
+			if e.good != nil && P(e.good).GetGeneration() != e.generation {
+				e.older = e.good
+			}
+			e.good = &items[i]
 		}
 		next[obj.GetUID()] = e
-		if e.lastValid != nil {
-			out = append(out, *e.lastValid)
+		if e.good != nil {
+			out = append(out, *e.good)
 		}
 	}
 	g.seen = next
 	return out
+}
+
+// refuse marks the version of obj translate refused (an Envoy config it built from the rule did not
+// validate): from now on its previous valid version stands in for it, or nothing. It returns
+// whether a snapshot holding obj is stale: obj was refused now or before. It returns false when
+// obj is still what the gate picks (a previous valid version that translate now refuses too stays:
+// there is nothing older to fall back to).
+func (g *ruleGate[V, P]) refuse(obj P) (stale, marked bool) {
+	e := g.seen[obj.GetUID()]
+	if e == nil {
+		return false, false
+	}
+	if e.generation == obj.GetGeneration() && e.valid {
+		e.valid = false
+		if e.good != nil && P(e.good).GetGeneration() == e.generation {
+			e.good, e.older = e.older, nil
+		}
+		return true, true
+	}
+	return e.good == nil || P(e.good).GetGeneration() != obj.GetGeneration(), false
+}
+
+// refused reports the rules of snap that translation refused for some proxy (problems with reason
+// InvalidConfig naming a VirtualService, DestinationRule or Gateway), marks their versions so that
+// the next snapshot carries their last valid versions instead, and invalidates snap. A caller that
+// gets true must not write what it translated from snap: it translates again from a new snapshot.
+func (s *snapshotSource) refused(snap *mesh.Snapshot, problems []validate.Problem) bool {
+	var keys map[string]bool
+	for _, p := range problems {
+		if p.Reason != translate.ReasonInvalidConfig {
+			continue
+		}
+		kind, ns, name, _ := translate.ProblemObject(p)
+		if keys == nil {
+			keys = map[string]bool{}
+		}
+		keys[mesh.ObjectKey(kind, ns, name)] = true
+	}
+	if len(keys) == 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	stale, marked := false, false
+	note := func(st, mk bool) { stale, marked = stale || st, marked || mk }
+	for _, vs := range snap.VirtualServices {
+		if keys[mesh.ObjectKey("VirtualService", vs.Namespace, vs.Name)] {
+			note(s.vs.refuse(vs))
+		}
+	}
+	for _, dr := range snap.DestinationRules {
+		if keys[mesh.ObjectKey("DestinationRule", dr.Namespace, dr.Name)] {
+			note(s.dr.refuse(dr))
+		}
+	}
+	for _, gw := range snap.Gateways {
+		if keys[mesh.ObjectKey("Gateway", gw.Namespace, gw.Name)] {
+			note(s.gw.refuse(gw))
+		}
+	}
+	if marked {
+		s.gen.Add(1)
+	}
+	return stale
 }

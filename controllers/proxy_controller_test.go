@@ -329,3 +329,21 @@ spec:
 		}).Should(Succeed())
 	})
 })
+
+var _ = Describe("Proxy reconciler for gateway pods", func() {
+	It("configures a pod a Gateway selects as a gateway proxy, even outside meshed namespaces", func() {
+		ns := meshNamespace("ingress-", false)
+		gw := fromYAML(&v1.Gateway{}, ns, `
+metadata: {name: ingress}
+spec:
+  selector: {istio: ingressgateway-e2e}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]`)
+		Expect(k8sClient.Create(ctx, gw)).To(Succeed())
+		pod := runningPod(ns, "ingress", "10.1.0.31", map[string]string{"istio": "ingressgateway-e2e"})
+		cm := proxyConfig(pod)
+		Expect(cm.Data["envoy.yaml"]).To(MatchRegexp(`PROXY_KIND:\s+Gateway`))
+		Expect(cm.Data["lds.yaml"]).NotTo(ContainSubstring("virtualOutbound"))
+	})
+})

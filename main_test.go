@@ -28,10 +28,10 @@ var (
 )
 
 var _ = BeforeSuite(func() {
-	// The proxy reconciler watches cert-manager's Certificates.
-	crds, err := testenv.CertManagerCRDDir()
-	Expect(err).NotTo(HaveOccurred())
-	env, cfg, err = testenv.Start(testenv.Options{ExtraCRDDirs: []string{crds}})
+	// Without cert-manager's CRDs: the manager still starts, its proxy reconciler writes configs
+	// and no certificates (the controllers suite and e2e run with cert-manager).
+	var err error
+	env, cfg, err = testenv.Start(testenv.Options{})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { Expect(env.Stop()).To(Succeed()) })
 })

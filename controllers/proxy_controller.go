@@ -12,6 +12,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -94,6 +95,9 @@ type ProxyReconciler struct {
 	opts      ProxyOptions
 	snapshots *snapshotSource
 	renderer  *envoy.Cache
+	// certificates is false when cert-manager's Certificate kind is not served: proxies then get
+	// their config and no certificate (SetupWithManager logs it).
+	certificates bool
 }
 
 // NewProxyReconciler returns the proxy reconciler; opts.Identity must be valid after defaults.
@@ -105,6 +109,8 @@ func NewProxyReconciler(c client.Client, rec events.EventRecorder, opts ProxyOpt
 		opts:      opts,
 		snapshots: newSnapshotSource(c, mesh.Settings{TrustDomain: opts.Identity.TrustDomain}),
 		renderer:  &envoy.Cache{},
+		// SetupWithManager turns this off when cert-manager is not installed.
+		certificates: true,
 	}
 }
 
@@ -138,8 +144,10 @@ func (r *ProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, nil
 	}
 
-	if err := r.applyCertificate(ctx, pod, id); err != nil {
-		return ctrl.Result{}, err
+	if r.certificates {
+		if err := r.applyCertificate(ctx, pod, id); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if pod.Spec.NodeName == "" {
 		log.V(1).Info("waiting for the pod to be scheduled before writing its config")
@@ -399,11 +407,23 @@ func mergeMaps(base, over map[string]string) map[string]string {
 func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	all := func(ctx context.Context, _ client.Object) []reconcile.Request { return r.allProxies(ctx) }
 	invalidateAll := r.invalidating(all)
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("proxy").
 		For(&corev1.Pod{}).
-		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata).
-		Owns(&certmanagerv1.Certificate{}).
+		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata)
+	certGVK := certmanagerv1.SchemeGroupVersion.WithKind(certmanagerv1.CertificateKind)
+	_, err := mgr.GetRESTMapper().RESTMapping(certGVK.GroupKind(), certGVK.Version)
+	switch {
+	case meta.IsNoMatchError(err):
+		r.certificates = false
+		mgr.GetLogger().WithName("proxy").Info("cert-manager's Certificate kind is not served: proxies get their config but no certificate; install cert-manager and restart the manager",
+			"kind", certGVK.String())
+	case err != nil:
+		return fmt.Errorf("looking up cert-manager's Certificate kind: %w", err)
+	default:
+		b = b.Owns(&certmanagerv1.Certificate{})
+	}
+	return b.
 		Watches(&corev1.Pod{}, r.podSnapshotHandler()).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.namespacePods),
 			builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).

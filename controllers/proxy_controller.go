@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -397,16 +398,18 @@ func mergeMaps(base, over map[string]string) map[string]string {
 // SetupWithManager registers the reconciler and its watches.
 //
 // Fan-out, first version: a pod event reconciles that pod; a change to a VirtualService,
-// DestinationRule, Gateway, Service, EndpointSlice, or to node topology labels, and a change of a
-// pod with an IP that the snapshot reads (labels, IP, service account, proxy id, egress hosts:
-// subsets and auto-mTLS of the endpoints it backs), reconciles every proxy of the mesh. Every such
-// event also invalidates the shared snapshot; a periodic resync (same resourceVersion) does
-// neither. Reconciling a proxy whose config did not change writes nothing, so the cost of the
-// coarse fan-out is translation time, not API writes. Narrowing it to the proxies that can see
-// the changed host is issue 4's next step.
+// DestinationRule, Service or EndpointSlice reconciles the proxies of the namespaces it is
+// exported to (all by default) and the gateway proxies (proxiesSeeing); a change to a Gateway or
+// to node topology labels, and a change of a pod with an IP that the snapshot reads (labels, IP,
+// service account, proxy id, egress hosts: subsets and auto-mTLS of the endpoints it backs),
+// reconciles every proxy of the mesh. Every such event also invalidates the shared snapshot; a
+// periodic resync (same resourceVersion) does neither. Reconciling a proxy whose config did not
+// change writes nothing, so the cost of a coarse fan-out is translation time, not API writes.
+// Narrowing it further (host → proxies that route to it, egress scopes) is issue 4's next step.
 func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	all := func(ctx context.Context, _ client.Object) []reconcile.Request { return r.allProxies(ctx) }
+	all := func(ctx context.Context, _ client.Object) []reconcile.Request { return r.allProxies(ctx, nil) }
 	invalidateAll := r.invalidating(all)
+	visible := r.invalidating(r.proxiesSeeing)
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("proxy").
 		For(&corev1.Pod{}).
@@ -429,10 +432,10 @@ func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(invalidateAll),
 			builder.WithPredicates(topologyChanged()), builder.OnlyMetadata).
-		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(invalidateAll), builder.WithPredicates(changed())).
-		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(invalidateAll), builder.WithPredicates(changed())).
-		Watches(&networkingv1alpha1.VirtualService{}, handler.EnqueueRequestsFromMapFunc(invalidateAll), builder.WithPredicates(changed())).
-		Watches(&networkingv1alpha1.DestinationRule{}, handler.EnqueueRequestsFromMapFunc(invalidateAll), builder.WithPredicates(changed())).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(changed())).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(changed())).
+		Watches(&networkingv1alpha1.VirtualService{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(changed())).
+		Watches(&networkingv1alpha1.DestinationRule{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(changed())).
 		Watches(&networkingv1alpha1.Gateway{}, handler.EnqueueRequestsFromMapFunc(invalidateAll), builder.WithPredicates(changed())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(r.opts.MaxConcurrentReconciles, 4)}).
 		Complete(r)
@@ -447,9 +450,69 @@ func (r *ProxyReconciler) invalidating(fn handler.MapFunc) handler.MapFunc {
 	}
 }
 
-// allProxies lists every meshed pod: pods of meshed namespaces and pods Gateways select, minus
-// opted-out pods.
-func (r *ProxyReconciler) allProxies(ctx context.Context) []reconcile.Request {
+// proxiesSeeing lists the proxies whose config a change of obj can change: the meshed pods of the
+// namespaces obj is exported to (its exportTo; a Service's exportTo annotation; an EndpointSlice's
+// Service's) and of its own namespace (inbound config), and every gateway proxy. Visibility is
+// computed for the old and the new object alike (the handler maps both), so a namespace that loses
+// sight of a rule is reconciled too.
+func (r *ProxyReconciler) proxiesSeeing(ctx context.Context, obj client.Object) []reconcile.Request {
+	var exportTo []string
+	switch o := obj.(type) {
+	case *networkingv1alpha1.VirtualService:
+		exportTo = o.Spec.ExportTo
+	case *networkingv1alpha1.DestinationRule:
+		exportTo = o.Spec.ExportTo
+	case *corev1.Service:
+		exportTo = serviceExportTo(o)
+	case *discoveryv1.EndpointSlice:
+		svc := &corev1.Service{}
+		err := r.Get(ctx, types.NamespacedName{Namespace: o.Namespace, Name: o.Labels[discoveryv1.LabelServiceName]}, svc)
+		if err != nil {
+			return r.allProxies(ctx, nil) // unknown service: assume it is visible everywhere
+		}
+		exportTo = serviceExportTo(svc)
+	}
+	all, namespaces := visibleTo(exportTo, obj.GetNamespace())
+	if all {
+		return r.allProxies(ctx, nil)
+	}
+	return r.allProxies(ctx, func(ns string) bool { return namespaces[ns] })
+}
+
+// serviceExportTo reads a Service's exportTo annotation as internal/mesh does.
+func serviceExportTo(svc *corev1.Service) []string {
+	var out []string
+	for _, ns := range strings.Split(cmp.Or(svc.Annotations[mesh.MizzenExportTo], svc.Annotations[mesh.ExportToAnnotation]), ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+// visibleTo tells which namespaces see an object of namespace owner exported to exportTo, as
+// mesh.Exported decides, plus owner itself (its pods' inbound config may depend on the object):
+// all, or the set.
+func visibleTo(exportTo []string, owner string) (all bool, namespaces map[string]bool) {
+	namespaces = map[string]bool{owner: true}
+	if len(exportTo) == 0 {
+		return true, nil
+	}
+	for _, e := range exportTo {
+		switch e {
+		case "*":
+			return true, nil
+		case ".", "~":
+		default:
+			namespaces[e] = true
+		}
+	}
+	return false, namespaces
+}
+
+// allProxies lists the meshed pods of the namespaces inNS accepts (nil: all), and every pod a
+// Gateway selects, minus opted-out pods.
+func (r *ProxyReconciler) allProxies(ctx context.Context, inNS func(string) bool) []reconcile.Request {
 	log := logf.FromContext(ctx)
 	seen := map[types.NamespacedName]bool{}
 	var out []reconcile.Request
@@ -471,6 +534,9 @@ func (r *ProxyReconciler) allProxies(ctx context.Context) []reconcile.Request {
 		return nil
 	}
 	for _, ns := range nss.Items {
+		if inNS != nil && !inNS(ns.Name) {
+			continue
+		}
 		pods := &corev1.PodList{}
 		if err := r.List(ctx, pods, client.InNamespace(ns.Name), client.UnsafeDisableDeepCopy); err != nil {
 			log.Error(err, "listing pods", "namespace", ns.Name)
@@ -530,7 +596,7 @@ func (r *ProxyReconciler) podSnapshotHandler() handler.EventHandler {
 			if oldPod.Status.PodIP == "" && newPod.Status.PodIP == "" {
 				return
 			}
-			for _, req := range r.allProxies(ctx) {
+			for _, req := range r.allProxies(ctx, nil) {
 				q.Add(req)
 			}
 		},

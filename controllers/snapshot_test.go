@@ -74,3 +74,29 @@ func TestRuleGate(t *testing.T) {
 	expect("deleted and recreated invalid: left out", carried(v1.VirtualService{ObjectMeta: metav1.ObjectMeta{
 		Name: "reviews", Namespace: "default", UID: "u2", Generation: 2}}))
 }
+
+func TestVisibleTo(t *testing.T) {
+	for _, tc := range []struct {
+		exportTo []string
+		all      bool
+		want     []string
+	}{
+		{nil, true, nil},
+		{[]string{"*"}, true, nil},
+		{[]string{".", "*"}, true, nil},
+		{[]string{"."}, false, []string{"shop"}},
+		{[]string{"~"}, false, []string{"shop"}}, // visible nowhere, but the owner's inbound config may use it
+		{[]string{"web", "."}, false, []string{"shop", "web"}},
+	} {
+		all, got := visibleTo(tc.exportTo, "shop")
+		if all != tc.all || len(got) != len(tc.want) {
+			t.Errorf("visibleTo(%v) = %v, %v; want %v, %v", tc.exportTo, all, got, tc.all, tc.want)
+			continue
+		}
+		for _, ns := range tc.want {
+			if !got[ns] {
+				t.Errorf("visibleTo(%v) = %v, missing %s", tc.exportTo, got, ns)
+			}
+		}
+	}
+}

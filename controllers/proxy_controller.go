@@ -58,7 +58,9 @@ const (
 	ReasonInvalidProxyID  = "InvalidProxyID"
 	ReasonProxyIDConflict = "ProxyIDConflict"
 	ReasonRenderFailed    = "RenderFailed"
-	ReasonConfigWritten   = "ConfigWritten"
+	// ReasonTranslationRefused, on a rule: a config built from it would not validate, so its
+	// previous valid version stays in effect.
+	ReasonTranslationRefused = "TranslationRefused"
 )
 
 // ProxyOptions configure the proxy reconciler (the manager's flags).
@@ -274,7 +276,13 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		// A rule translate refused (and dropped) must not change the config: translate again with
 		// its last valid version. Each round removes at least one rule version, so this ends; the
 		// bound only keeps a reconcile short.
-		if !r.snapshots.refused(snap, problems) {
+		stale, marked := r.snapshots.refused(snap, problems)
+		for _, m := range marked {
+			r.Recorder.Eventf(m.Object, nil, corev1.EventTypeWarning, ReasonTranslationRefused, "Translate",
+				"generation %d is not rolled out, proxies keep the previous valid version: %s", m.Object.GetGeneration(),
+				truncate(validate.Join(m.Problems), maxConditionMessage))
+		}
+		if !stale {
 			if len(problems) > 0 {
 				// The status reconcilers report problems on the rules they are about.
 				log.V(1).Info("translation problems", "proxy", id, "count", len(problems))

@@ -142,7 +142,8 @@ func (g *ruleGate[V, P]) filter(items []V) []V {
 			if e.good != nil && P(e.good).GetGeneration() != e.generation {
 				e.older = e.good
 			}
-			e.good = &items[i]
+			v := items[i] // its own copy: keeps no list's backing array alive
+			e.good = &v
 		}
 		next[obj.GetUID()] = e
 		if e.good != nil {
@@ -177,42 +178,59 @@ func (g *ruleGate[V, P]) refuse(obj P) (stale, marked bool) {
 // InvalidConfig naming a VirtualService, DestinationRule or Gateway), marks their versions so that
 // the next snapshot carries their last valid versions instead, and invalidates snap. A caller that
 // gets true must not write what it translated from snap: it translates again from a new snapshot.
-func (s *snapshotSource) refused(snap *mesh.Snapshot, problems []validate.Problem) bool {
-	var keys map[string]bool
+//
+// marked lists the rules refused by this call (each once per generation), with their problems,
+// for the caller to report.
+func (s *snapshotSource) refused(snap *mesh.Snapshot, problems []validate.Problem) (stale bool, marked []refusal) {
+	var keys map[string][]validate.Problem
 	for _, p := range problems {
 		if p.Reason != translate.ReasonInvalidConfig {
 			continue
 		}
 		kind, ns, name, _ := translate.ProblemObject(p)
 		if keys == nil {
-			keys = map[string]bool{}
+			keys = map[string][]validate.Problem{}
 		}
-		keys[mesh.ObjectKey(kind, ns, name)] = true
+		k := mesh.ObjectKey(kind, ns, name)
+		keys[k] = append(keys[k], p)
 	}
 	if len(keys) == 0 {
-		return false
+		return false, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	stale, marked := false, false
-	note := func(st, mk bool) { stale, marked = stale || st, marked || mk }
+	note := func(obj client.Object, ps []validate.Problem, st, mk bool) {
+		stale = stale || st
+		if mk {
+			marked = append(marked, refusal{Object: obj, Problems: ps})
+		}
+	}
 	for _, vs := range snap.VirtualServices {
-		if keys[mesh.ObjectKey("VirtualService", vs.Namespace, vs.Name)] {
-			note(s.vs.refuse(vs))
+		if ps := keys[mesh.ObjectKey("VirtualService", vs.Namespace, vs.Name)]; ps != nil {
+			st, mk := s.vs.refuse(vs)
+			note(vs, ps, st, mk)
 		}
 	}
 	for _, dr := range snap.DestinationRules {
-		if keys[mesh.ObjectKey("DestinationRule", dr.Namespace, dr.Name)] {
-			note(s.dr.refuse(dr))
+		if ps := keys[mesh.ObjectKey("DestinationRule", dr.Namespace, dr.Name)]; ps != nil {
+			st, mk := s.dr.refuse(dr)
+			note(dr, ps, st, mk)
 		}
 	}
 	for _, gw := range snap.Gateways {
-		if keys[mesh.ObjectKey("Gateway", gw.Namespace, gw.Name)] {
-			note(s.gw.refuse(gw))
+		if ps := keys[mesh.ObjectKey("Gateway", gw.Namespace, gw.Name)]; ps != nil {
+			st, mk := s.gw.refuse(gw)
+			note(gw, ps, st, mk)
 		}
 	}
-	if marked {
+	if len(marked) > 0 {
 		s.gen.Add(1)
 	}
-	return stale
+	return stale, marked
+}
+
+// refusal is a rule version translation refused, and why.
+type refusal struct {
+	Object   client.Object
+	Problems []validate.Problem
 }

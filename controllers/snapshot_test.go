@@ -38,9 +38,13 @@ func TestRuleGate(t *testing.T) {
 	refuse := func(gen int64) bool {
 		v := vs(gen)
 		snap := &mesh.Snapshot{VirtualServices: []*v1.VirtualService{&v}}
-		return s.refused(snap, []validate.Problem{
+		stale, marked := s.refused(snap, []validate.Problem{
 			{Field: "VirtualService default/reviews spec.http[0].fault", Reason: translate.ReasonInvalidConfig},
 		})
+		if len(marked) > 0 && (len(marked) != 1 || marked[0].Object.GetGeneration() != gen || len(marked[0].Problems) != 1) {
+			t.Fatalf("refused(generation %d) marked %+v", gen, marked)
+		}
+		return stale
 	}
 	expect := func(step string, got []int64, want ...int64) {
 		t.Helper()

@@ -16,6 +16,10 @@ var (
 		Name: "mizzen_proxy_config_written_bytes_total",
 		Help: "Bytes of proxy config (file names and contents) written to ConfigMaps.",
 	})
+	proxyConfigRenders = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mizzen_proxy_config_renders_total",
+		Help: "Proxy configs translated and rendered; reconciles whose config is known current from the same snapshot skip this.",
+	})
 	proxyRenderFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "mizzen_proxy_config_render_failures_total",
 		Help: "Proxy configs that failed to render and were not written (the proxy kept its last good config).",
@@ -31,5 +35,5 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(proxyConfigWrites, proxyConfigBytes, proxyRenderFailures, proxyCertificateWrites, meshSnapshotBuilds)
+	metrics.Registry.MustRegister(proxyConfigWrites, proxyConfigRenders, proxyConfigBytes, proxyRenderFailures, proxyCertificateWrites, meshSnapshotBuilds)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -98,6 +99,8 @@ type ProxyReconciler struct {
 	opts      ProxyOptions
 	snapshots *snapshotSource
 	renderer  *envoy.Cache
+	// written: per pod (types.NamespacedName), the last config written or found current.
+	written sync.Map
 	// certificates is false when cert-manager's Certificate kind is not served: proxies then get
 	// their config and no certificate (SetupWithManager logs it).
 	certificates bool
@@ -122,9 +125,13 @@ func (r *ProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	log := logf.FromContext(ctx)
 	pod := &corev1.Pod{}
 	if err := r.Get(ctx, req.NamespacedName, pod); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.written.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		r.written.Delete(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	kind, meshed, err := r.proxyKind(ctx, pod)
@@ -250,9 +257,13 @@ func (r *ProxyReconciler) applyCertificate(ctx context.Context, pod *corev1.Pod,
 // and stamps the hash on the pod.
 func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id string, kind mesh.ProxyKind) (ctrl.Result, error) {
 	log := logf.FromContext(ctx)
-	snap, err := r.snapshots.get(ctx)
+	snap, gen, err := r.snapshots.get(ctx)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	key := client.ObjectKeyFromObject(pod)
+	if r.upToDate(ctx, pod, written{gen: gen, uid: pod.UID, id: id, kind: kind}) {
+		return ctrl.Result{}, nil
 	}
 	var res translate.Resources
 	var proxy mesh.Proxy
@@ -262,7 +273,7 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 			// The pod reached the cache after the snapshot was built and its create event has not
 			// invalidated it yet: rebuild once, else come back when it has.
 			r.snapshots.invalidate()
-			if snap, err = r.snapshots.get(ctx); err != nil {
+			if snap, gen, err = r.snapshots.get(ctx); err != nil {
 				return ctrl.Result{}, err
 			}
 			if mp = snap.Pod(pod.Namespace, pod.Name); mp == nil {
@@ -292,10 +303,11 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		if attempt == 3 {
 			return ctrl.Result{RequeueAfter: time.Second}, nil
 		}
-		if snap, err = r.snapshots.get(ctx); err != nil {
+		if snap, gen, err = r.snapshots.get(ctx); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
+	proxyConfigRenders.Inc()
 	files, err := r.renderer.Render(nodeFor(pod, proxy), res.Listeners, res.Clusters)
 	if err != nil {
 		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, ReasonRenderFailed, "Reconcile",
@@ -342,7 +354,40 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 			return ctrl.Result{}, fmt.Errorf("stamping config hash %s on the pod: %w", files.Hash, err)
 		}
 	}
+	r.written.Store(key, written{gen: gen, uid: pod.UID, id: id, kind: kind, hash: files.Hash})
 	return ctrl.Result{}, nil
+}
+
+// written is what the reconciler last wrote (or found current) for a pod, and from which
+// snapshot. The config is a function of the snapshot, the pod's proxy id and its kind (everything
+// else it reads from the pod is in the snapshot), so the echoes of the reconciler's own writes —
+// the ConfigMap update and the pod's hash stamp each bring the pod back — and other events within
+// one snapshot skip translation and rendering.
+type written struct {
+	gen  uint64
+	uid  types.UID
+	id   string
+	kind mesh.ProxyKind
+	hash string
+}
+
+// upToDate reports whether the pod's config was written from the same snapshot and is still in
+// place: the pod and its ConfigMap (in the cache) carry the hash.
+func (r *ProxyReconciler) upToDate(ctx context.Context, pod *corev1.Pod, now written) bool {
+	v, ok := r.written.Load(client.ObjectKeyFromObject(pod))
+	if !ok {
+		return false
+	}
+	last := v.(written)
+	now.hash = last.hash
+	if last != now || pod.Annotations[envoy.HashAnnotation] != last.hash {
+		return false
+	}
+	cm := configMapMeta()
+	if err := r.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: envoy.ConfigMapName(now.id)}, cm); err != nil {
+		return false
+	}
+	return cm.Annotations[envoy.HashAnnotation] == last.hash && identity.IsControlledBy(cm.OwnerReferences, pod)
 }
 
 func (r *ProxyReconciler) conflict(pod *corev1.Pod, kind, name string) {

@@ -43,6 +43,8 @@ var _ = Describe("Proxy reconciler at scale", Label("scale"), func() {
 		}
 		start := time.Now()
 		writes0, builds0, rec0 := configWrites(), counter("mizzen_mesh_snapshot_builds_total", nil), proxyReconciles()
+		renders := func() float64 { return counter("mizzen_proxy_config_renders_total", nil) }
+		renders0 := renders()
 		endpoints := make([][]discoveryv1.Endpoint, services)
 		for i := range n {
 			s := i % services
@@ -89,11 +91,11 @@ var _ = Describe("Proxy reconciler at scale", Label("scale"), func() {
 			return out
 		}
 		first := hashes(nil)
-		AddReportEntry("converged", fmt.Sprintf("%d pods, %d services: %s after the first create (creating took %s); %v config writes, %v snapshot builds, %v reconciles",
+		AddReportEntry("converged", fmt.Sprintf("%d pods, %d services: %s after the first create (creating took %s); %v config writes, %v snapshot builds, %v reconciles, %v renders",
 			n, services, time.Since(start).Round(time.Millisecond), created.Round(time.Millisecond),
-			configWrites()-writes0, counter("mizzen_mesh_snapshot_builds_total", nil)-builds0, proxyReconciles()-rec0))
+			configWrites()-writes0, counter("mizzen_mesh_snapshot_builds_total", nil)-builds0, proxyReconciles()-rec0, renders()-renders0))
 
-		writes0, builds0, rec0 = configWrites(), counter("mizzen_mesh_snapshot_builds_total", nil), proxyReconciles()
+		writes0, builds0, rec0, renders0 = configWrites(), counter("mizzen_mesh_snapshot_builds_total", nil), proxyReconciles(), renders()
 		bytes0 := counter("mizzen_proxy_config_written_bytes_total", nil)
 		start = time.Now()
 		Expect(k8sClient.Create(ctx, fromYAML(&v1.DestinationRule{}, ns, `
@@ -108,8 +110,9 @@ spec:
     - {destination: {host: svc-0, subset: v1}, weight: 90}
     - {destination: {host: svc-0, subset: v2}, weight: 10}`))).To(Succeed())
 		hashes(first)
-		AddReportEntry("rolled out", fmt.Sprintf("DR + 90/10 VS to %d pods: %s; %v config writes (%.0f KiB), %v snapshot builds, %v reconciles",
+		AddReportEntry("rolled out", fmt.Sprintf("DR + 90/10 VS to %d pods: %s; %v config writes (%.0f KiB), %v snapshot builds, %v reconciles, %v renders",
 			n, time.Since(start).Round(time.Millisecond), configWrites()-writes0,
-			(counter("mizzen_proxy_config_written_bytes_total", nil)-bytes0)/1024, counter("mizzen_mesh_snapshot_builds_total", nil)-builds0, proxyReconciles()-rec0))
+			(counter("mizzen_proxy_config_written_bytes_total", nil)-bytes0)/1024, counter("mizzen_mesh_snapshot_builds_total", nil)-builds0, proxyReconciles()-rec0,
+			renders()-renders0))
 	})
 })

@@ -61,21 +61,22 @@ func newSnapshotSource(r client.Reader, settings mesh.Settings) *snapshotSource 
 // invalidate marks the current snapshot stale.
 func (s *snapshotSource) invalidate() { s.gen.Add(1) }
 
-// get returns a snapshot no older than the last invalidate.
-func (s *snapshotSource) get(ctx context.Context) (*mesh.Snapshot, error) {
+// get returns a snapshot no older than the last invalidate, and its generation: two calls that
+// return the same generation return the same snapshot.
+func (s *snapshotSource) get(ctx context.Context) (*mesh.Snapshot, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	gen := s.gen.Load()
 	if s.snap != nil && s.snapGen == gen {
-		return s.snap, nil
+		return s.snap, gen, nil
 	}
 	snap, err := s.build(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	s.snap, s.snapGen = snap, gen
 	meshSnapshotBuilds.Inc()
-	return snap, nil
+	return snap, gen, nil
 }
 
 // build lists the cache. The lists skip the cache's deep copy: the snapshot only reads them, and

@@ -453,9 +453,9 @@ func mergeMaps(base, over map[string]string) map[string]string {
 // Fan-out, first version: a pod event reconciles that pod; a change to a VirtualService,
 // DestinationRule, Service or EndpointSlice reconciles the proxies of the namespaces it is
 // exported to (all by default) and the gateway proxies (proxiesSeeing); a change to a Gateway or
-// to node topology labels, and a change of a pod with an IP that the snapshot reads (labels, IP,
-// service account, proxy id, egress hosts: subsets and auto-mTLS of the endpoints it backs),
-// reconciles every proxy of the mesh. Every such event also invalidates the shared snapshot; a
+// to node topology labels, and a change of a pod with an IP to what other proxies see of it
+// (labels, service account, proxy id: subsets and auto-mTLS of the endpoints it backs), reconciles
+// every proxy of the mesh. Every such event also invalidates the shared snapshot; a
 // periodic resync (same resourceVersion) does neither. Reconciling a proxy whose config did not
 // change writes nothing, so the cost of a coarse fan-out is translation time, not API writes.
 // Narrowing it further (host → proxies that route to it, egress scopes) is issue 4's next step.
@@ -632,8 +632,8 @@ func (r *ProxyReconciler) namespacePods(ctx context.Context, ns client.Object) [
 }
 
 // podSnapshotHandler invalidates the snapshot when a pod changes what mesh.New reads from it, and
-// then reconciles every proxy if the pod can be an endpoint (it has an IP). The pod itself is
-// reconciled by For.
+// then reconciles every proxy if the pod can be an endpoint (it has an IP) and what other proxies
+// see of it changed. The pod itself is reconciled by For.
 func (r *ProxyReconciler) podSnapshotHandler() handler.EventHandler {
 	return handler.Funcs{
 		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -646,7 +646,7 @@ func (r *ProxyReconciler) podSnapshotHandler() handler.EventHandler {
 				return
 			}
 			r.snapshots.invalidate()
-			if oldPod.Status.PodIP == "" && newPod.Status.PodIP == "" {
+			if newPod.Status.PodIP == "" || !podEndpointChanged(oldPod, newPod) {
 				return
 			}
 			for _, req := range r.allProxies(ctx, nil) {
@@ -657,6 +657,15 @@ func (r *ProxyReconciler) podSnapshotHandler() handler.EventHandler {
 			r.snapshots.invalidate()
 		},
 	}
+}
+
+// podEndpointChanged reports whether a pod update changes what other proxies see of the pod as an
+// endpoint: labels (subsets), service account, proxy id (auto mTLS). Its IP and node reach them
+// through the EndpointSlices, whose updates fan out on their own.
+func podEndpointChanged(a, b *corev1.Pod) bool {
+	return a.Spec.ServiceAccountName != b.Spec.ServiceAccountName ||
+		a.Annotations[mesh.ProxyIDAnnotation] != b.Annotations[mesh.ProxyIDAnnotation] ||
+		!maps.Equal(a.Labels, b.Labels)
 }
 
 // podSnapshotChanged reports whether a pod update changes what mesh.New reads from the pod.

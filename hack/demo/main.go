@@ -136,7 +136,22 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 
-	step("What the cluster holds (the rollout columns, Weights, Updated and Ready, come with the proxy reconciler)")
+	step("The proxies' configs: one ConfigMap per meshed pod, named from its proxy id")
+	if err := kubectl("-n", "bookinfo", "get", "configmaps", "-l", "app.kubernetes.io/managed-by=mizzen"); err != nil {
+		return err
+	}
+
+	step("The reviews routes in one productpage pod's Envoy config (lds.yaml), once the 50/50 split is written")
+	pod, routes, err := waitForRoutes(ctx, c.Client(), "bookinfo", "productpage", "reviews", "=50", 90*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("    pod %s:\n", pod)
+	for _, r := range routes {
+		fmt.Printf("      %s -> %s\n", r.vhost, strings.Join(r.clusters, ", "))
+	}
+
+	step("What the cluster holds (the rollout columns Weights, Updated and Ready come with rollout status)")
 	if err := kubectl("-n", "bookinfo", "get", "vs,dr,gw"); err != nil {
 		return err
 	}

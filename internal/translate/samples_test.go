@@ -12,24 +12,23 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
-// istioSamples is Istio's own samples, next to the checkout (see DESIGN.md).
-const istioSamples = "../../../shared/compat/istio/samples"
+// istioSamples is Istio's own samples next to the checkout (see DESIGN.md), or "" when absent.
+var istioSamples = func() string {
+	if dir := testenv.CompatDir(); dir != "" {
+		return filepath.Join(dir, "samples")
+	}
+	return ""
+}()
 
 func yamlFiles(t *testing.T, root string) []string {
 	t.Helper()
-	var files []string
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-			files = append(files, p)
-		}
-		return err
-	})
+	files, err := testenv.YAMLFiles(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sort.Strings(files)
 	return files
 }
 
@@ -37,10 +36,10 @@ func yamlFiles(t *testing.T, root string) []string {
 // mesh, for productpage's sidecar, against testdata/bookinfo/<sample>.out.yaml; VirtualService
 // samples are applied with destination-rule-all.yaml, which defines their subsets.
 func TestBookinfoSamples(t *testing.T) {
-	dir := filepath.Join(istioSamples, "bookinfo/networking")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("Istio's bookinfo samples not found at %s", dir)
+	if istioSamples == "" {
+		t.Skip("Istio's samples (../shared/compat/istio) are not beside the checkout")
 	}
+	dir := filepath.Join(istioSamples, "bookinfo/networking")
 	for _, f := range yamlFiles(t, dir) {
 		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
 		t.Run(name, func(t *testing.T) {
@@ -62,8 +61,8 @@ func TestBookinfoSamples(t *testing.T) {
 // config that validates and renders. Each file is translated on the bookinfo mesh plus a service
 // for every cluster-local host it names, with a pod per subset it defines.
 func TestIstioSamples(t *testing.T) {
-	if _, err := os.Stat(istioSamples); err != nil {
-		t.Skipf("Istio samples not found at %s", istioSamples)
+	if istioSamples == "" {
+		t.Skip("Istio's samples (../shared/compat/istio) are not beside the checkout")
 	}
 	rules := 0
 	for _, f := range yamlFiles(t, istioSamples) {

@@ -10,11 +10,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
-// istioCompat is Istio's own samples and fixtures, next to the checkout (see DESIGN.md). Tests
-// that read it skip when it is absent.
-const istioCompat = "../../../shared/compat/istio"
+// istioCompat is Istio's own samples and fixtures next to the checkout (see DESIGN.md), or ""
+// when absent; tests that read it then skip.
+var istioCompat = testenv.CompatDir()
 
 var docSeparator = regexp.MustCompile(`(?m)^---\s*$`)
 
@@ -83,13 +84,7 @@ func validateManifest(t *testing.T, path string) (n int, errs, warns map[string]
 
 func yamlFiles(t *testing.T, root string) []string {
 	t.Helper()
-	var files []string
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-			files = append(files, p)
-		}
-		return err
-	})
+	files, err := testenv.YAMLFiles(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +113,8 @@ func TestValidSpecs(t *testing.T) {
 // every DestinationRule Istio's own fixtures call valid, yields no problems; the only warning is
 // the unreachable rule Istio's fault-injection sample holds on purpose.
 func TestIstioSamples(t *testing.T) {
-	if _, err := os.Stat(istioCompat); err != nil {
-		t.Skipf("Istio samples not found at %s", istioCompat)
+	if istioCompat == "" {
+		t.Skip("Istio's samples (../shared/compat/istio) are not beside the checkout")
 	}
 	files := append(yamlFiles(t, filepath.Join(istioCompat, "samples")),
 		filepath.Join(istioCompat, "pkg/config/validation/testdata/crds/destinationrule-valid.yaml"))

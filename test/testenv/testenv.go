@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 
 	"k8s.io/client-go/rest"
@@ -88,4 +89,21 @@ func Start(opts Options) (*envtest.Environment, *rest.Config, error) {
 		return nil, nil, fmt.Errorf("starting envtest with assets from %s: %w", assets, err)
 	}
 	return env, cfg, nil
+}
+
+// YAMLFiles lists the .yaml and .yml files under root, in lexical order, for tests that read
+// manifests from a folder (Istio's samples, golden inputs).
+func YAMLFiles(root string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing YAML files under %s: %w", root, err)
+	}
+	sort.Strings(files)
+	return files, nil
 }

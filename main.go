@@ -148,12 +148,12 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 	var watchers []*certwatcher.CertWatcher
 	webhookOpts := webhook.Options{TLSOpts: tlsOpts}
 	if opts.webhookCertPath != "" {
-		w, err := certwatcher.New(filepath.Join(opts.webhookCertPath, "tls.crt"), filepath.Join(opts.webhookCertPath, "tls.key"))
+		w, serve, err := watchCertificate(opts.webhookCertPath, "webhook")
 		if err != nil {
-			return fmt.Errorf("watching webhook certificate in %s: %w", opts.webhookCertPath, err)
+			return err
 		}
 		watchers = append(watchers, w)
-		webhookOpts.TLSOpts = append(webhookOpts.TLSOpts, func(c *tls.Config) { c.GetCertificate = w.GetCertificate })
+		webhookOpts.TLSOpts = append(webhookOpts.TLSOpts, serve)
 	}
 
 	metricsOpts := metricsserver.Options{
@@ -165,12 +165,12 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	if opts.metricsCertPath != "" {
-		w, err := certwatcher.New(filepath.Join(opts.metricsCertPath, "tls.crt"), filepath.Join(opts.metricsCertPath, "tls.key"))
+		w, serve, err := watchCertificate(opts.metricsCertPath, "metrics")
 		if err != nil {
-			return fmt.Errorf("watching metrics certificate in %s: %w", opts.metricsCertPath, err)
+			return err
 		}
 		watchers = append(watchers, w)
-		metricsOpts.TLSOpts = append(metricsOpts.TLSOpts, func(c *tls.Config) { c.GetCertificate = w.GetCertificate })
+		metricsOpts.TLSOpts = append(metricsOpts.TLSOpts, serve)
 	}
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -212,4 +212,14 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 		return fmt.Errorf("running manager: %w", err)
 	}
 	return nil
+}
+
+// watchCertificate watches tls.crt and tls.key in dir, so a renewed certificate is served without
+// a restart, and returns the TLS option that serves it.
+func watchCertificate(dir, server string) (*certwatcher.CertWatcher, func(*tls.Config), error) {
+	w, err := certwatcher.New(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("watching the %s certificate in %s: %w", server, dir, err)
+	}
+	return w, func(c *tls.Config) { c.GetCertificate = w.GetCertificate }, nil
 }

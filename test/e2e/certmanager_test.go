@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -33,7 +34,7 @@ var _ = Describe("cert-manager on the local cluster", func() {
 
 	It("issues a CA-signed certificate with a SPIFFE URI SAN", func(ctx SpecContext) {
 		start := time.Now()
-		for _, doc := range []string{`
+		createCertManagerObjects(ctx, `
 apiVersion: cert-manager.io/v1
 kind: ClusterIssuer
 metadata: {name: e2e-selfsigned}
@@ -57,21 +58,11 @@ kind: Certificate
 metadata: {name: e2e-workload, namespace: default}
 spec:
   secretName: e2e-workload
-  uris: ["` + spiffeID + `"]
+  uris: ["`+spiffeID+`"]
   duration: 1h
   renewBefore: 20m
   privateKey: {algorithm: ECDSA, size: 256}
-  issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: e2e-ca}`,
-		} {
-			obj := &unstructured.Unstructured{}
-			Expect(yaml.Unmarshal([]byte(doc), &obj.Object)).To(Succeed())
-			gvr := certificates
-			if obj.GetKind() == "ClusterIssuer" {
-				gvr = clusterIssuers
-			}
-			_, err := dyn.Resource(gvr).Namespace(obj.GetNamespace()).Create(ctx, obj, metav1.CreateOptions{})
-			Expect(err).NotTo(HaveOccurred(), "creating %s %s", obj.GetKind(), obj.GetName())
-		}
+  issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: e2e-ca}`)
 
 		Eventually(readyStatus).WithContext(ctx).WithArguments(clusterIssuers, "", "e2e-ca").Should(Equal("True"))
 		Eventually(readyStatus).WithContext(ctx).WithArguments(certificates, "default", "e2e-workload").Should(Equal("True"))
@@ -90,6 +81,20 @@ spec:
 		Expect(leaf.Issuer.CommonName).To(Equal("e2e-root-ca"))
 	})
 })
+
+// createCertManagerObjects creates cert-manager ClusterIssuers and Certificates from manifests.
+func createCertManagerObjects(ctx context.Context, docs ...string) {
+	for _, doc := range docs {
+		obj := &unstructured.Unstructured{}
+		Expect(yaml.Unmarshal([]byte(doc), &obj.Object)).To(Succeed())
+		gvr := certificates
+		if obj.GetKind() == "ClusterIssuer" {
+			gvr = clusterIssuers
+		}
+		_, err := dyn.Resource(gvr).Namespace(obj.GetNamespace()).Create(ctx, obj, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred(), "creating %s %s", obj.GetKind(), obj.GetName())
+	}
+}
 
 // readyStatus is "True" when an object's Ready condition is True, else its status and message (so
 // a failing Eventually shows why).

@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -23,7 +22,6 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/yaml"
 
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/controllers"
@@ -55,7 +53,7 @@ var _ = Describe("Proxy config and identity on the local cluster", Ordered, func
 		Expect(err).NotTo(HaveOccurred())
 
 		// The mesh CA chain as config/certmanager bootstraps it, under names of this suite.
-		for _, doc := range []string{`
+		createCertManagerObjects(ctx, `
 apiVersion: cert-manager.io/v1
 kind: ClusterIssuer
 metadata: {name: e2e-proxy-selfsigned}
@@ -72,18 +70,8 @@ spec:
   issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: e2e-proxy-selfsigned}`, `
 apiVersion: cert-manager.io/v1
 kind: ClusterIssuer
-metadata: {name: ` + issuer + `}
-spec: {ca: {secretName: e2e-proxy-root-ca}}`,
-		} {
-			obj := &unstructured.Unstructured{}
-			Expect(yaml.Unmarshal([]byte(doc), &obj.Object)).To(Succeed())
-			gvr := certificates
-			if obj.GetKind() == "ClusterIssuer" {
-				gvr = clusterIssuers
-			}
-			_, err := dyn.Resource(gvr).Namespace(obj.GetNamespace()).Create(ctx, obj, metav1.CreateOptions{})
-			Expect(err).NotTo(HaveOccurred(), "creating %s %s", obj.GetKind(), obj.GetName())
-		}
+metadata: {name: `+issuer+`}
+spec: {ca: {secretName: e2e-proxy-root-ca}}`)
 
 		scheme := runtime.NewScheme()
 		utilruntime.Must(clientgoscheme.AddToScheme(scheme))

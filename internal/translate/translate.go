@@ -33,6 +33,9 @@ const (
 	ReasonDelegateNotFound = "DelegateNotFound" // a delegate VirtualService does not exist
 	ReasonInvalidConfig    = "InvalidConfig"    // the Envoy config built from a rule did not validate
 	ReasonConflictingHost  = mesh.ReasonConflictingHost
+	ReasonShadowsNewerRule = mesh.ReasonShadowsNewerRule
+	ReasonGatewayNotFound  = "GatewayNotFound" // a VirtualService names a Gateway that does not exist
+	ReasonNoMatchingPods   = "NoMatchingPods"  // a Gateway selector or a DestinationRule subset selects no pod
 )
 
 // Istio's cluster and listener names.

@@ -63,7 +63,7 @@ type vsIndexKey string
 func (s *Snapshot) buildVSIndex(ns string) *VirtualServiceIndex {
 	ix := &VirtualServiceIndex{exact: map[string]*v1alpha1.VirtualService{}}
 	owner := map[string]*v1alpha1.VirtualService{}
-	ownerAt := map[string]int{} // host → index in the owner's spec.hosts
+	ownerAt := map[string]int{}            // host → index in the owner's spec.hosts
 	for _, vs := range s.VirtualServices { // oldest first
 		if len(vs.Spec.Hosts) == 0 || !AppliesToSidecars(vs.Spec.Gateways) || !Exported(vs.Spec.ExportTo, vs.Namespace, ns) {
 			continue

@@ -18,7 +18,9 @@ const reviews = "VirtualService bookinfo/reviews"
 // candidate proxies: two routing by the rule, one that does not use it, one never written.
 func TestProgress(t *testing.T) {
 	tr := rollout.NewTracker()
-	uses := func(gen int64) mesh.RuleSets { return mesh.RuleSets{{reviews: gen, "DestinationRule bookinfo/reviews": 1}} }
+	uses := func(gen int64) mesh.RuleSets {
+		return mesh.RuleSets{{reviews: gen, "DestinationRule bookinfo/reviews": 1}}
+	}
 	tr.Record("bookinfo/a", rollout.Carried{Snapshot: 7, Rules: uses(1)})
 	tr.Record("bookinfo/b", rollout.Carried{Snapshot: 7, Rules: uses(1)})
 	tr.Record("other/c", rollout.Carried{Snapshot: 7, Rules: mesh.RuleSets{{"VirtualService other/x": 3}}})

@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -139,15 +138,6 @@ spec:
 			HaveField("Status", metav1.ConditionTrue),
 		))
 		Expect(gw.Status.ServersSummary).To(Equal("HTTP/80,HTTPS/443"))
-	})
-})
-
-var _ = Describe("acceptedCondition", func() {
-	It("keeps a long message within the limit on a rune boundary", func() {
-		msg := truncate(strings.Repeat("é", maxConditionMessage), maxConditionMessage)
-		Expect(len(msg)).To(BeNumerically("<=", maxConditionMessage))
-		Expect(msg).To(HaveSuffix(" …"))
-		Expect(strings.ToValidUTF8(msg, "?")).To(Equal(msg))
 	})
 })
 

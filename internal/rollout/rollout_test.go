@@ -108,3 +108,14 @@ func TestWeights(t *testing.T) {
 		t.Error("no route: want nil")
 	}
 }
+
+// TestTruncate: a long message stays within the limit, cut on a rune boundary and marked.
+func TestTruncate(t *testing.T) {
+	msg := rollout.Truncate(strings.Repeat("é", rollout.MaxMessage), rollout.MaxMessage)
+	if len(msg) > rollout.MaxMessage || !strings.HasSuffix(msg, " …") || strings.ToValidUTF8(msg, "?") != msg {
+		t.Errorf("truncated to %d bytes, suffix %q", len(msg), msg[len(msg)-8:])
+	}
+	if rollout.Truncate("short", 10) != "short" {
+		t.Error("a short message must stay as it is")
+	}
+}

@@ -83,7 +83,7 @@ type StatusReconciler[T client.Object] struct {
 	// rolling holds the rules whose rollout is not done: proxy writes recount them.
 	rolling sync.Map // types.NamespacedName → struct{}
 	// latest is the newest snapshot, whose rules a snapshot kick recounts.
-	latest atomic.Pointer[mesh.Snapshot]
+	latest                 atomic.Pointer[mesh.Snapshot]
 	onSnapshot, onProgress *kicker
 }
 

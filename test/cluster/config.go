@@ -257,7 +257,7 @@ func (c *Cluster) certManagerArgs() []string {
 	return []string{
 		"--kubeconfig=" + c.configPath(CertManager+".kubeconfig"),
 		"--leader-elect=false",
-		"--cluster-resource-namespace=kube-system", // where a CA ClusterIssuer's Secret lives
+		"--cluster-resource-namespace=" + CertManagerNamespace, // where a CA ClusterIssuer's Secret lives
 		"--healthz-listen-address=127.0.0.1:" + strconv.Itoa(c.ports.certManagerHealth),
 		"--kube-api-qps=" + strconv.Itoa(qps),
 		"--kube-api-burst=" + strconv.Itoa(2*qps),

@@ -177,10 +177,14 @@ func proxyAlive(pod *corev1.Pod) bool {
 	return pod.DeletionTimestamp == nil && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
 }
 
-// forget drops what the reconciler remembers of a pod that is gone.
+// forget drops what the reconciler remembers of a pod that is gone; a rollout waiting for it is
+// recounted.
 func (r *ProxyReconciler) forget(key types.NamespacedName) {
 	r.written.Delete(key)
 	r.tracker.Forget(key.String())
+	for _, fn := range r.onRecorded {
+		fn()
+	}
 }
 
 // recorded notes what a proxy's config now carries and tells the status reconcilers.

@@ -110,8 +110,8 @@ const (
 )
 
 // addr matches the source or destination address against a prefix. In an inet table the family
-// is checked first, so an IPv4 prefix never matches IPv6 packets. Like nft, only the prefix's
-// bytes are loaded, and a mask is applied when the prefix does not end on a byte.
+// is checked first, so an IPv4 prefix never matches IPv6 packets. As nft does, a prefix that ends
+// on a byte boundary loads only its bytes; any other loads the whole address and masks it.
 func addr(dir direction, p netip.Prefix, negate bool) term {
 	family, nfproto, nfprotoName, offset := "ip", byte(unix.NFPROTO_IPV4), "ipv4", uint32(12)
 	if p.Addr().Is6() {
@@ -128,15 +128,17 @@ func addr(dir direction, p netip.Prefix, negate bool) term {
 		// single addresses (loopback), never a /0.
 		return term{text: "meta nfproto " + nfprotoName, exprs: exprs}
 	}
-	n := (p.Bits() + 7) / 8
-	data := p.Addr().AsSlice()[:n]
-	exprs = append(exprs, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: uint32(n)})
+	data := p.Addr().AsSlice()
+	if p.Bits()%8 == 0 {
+		data = data[:p.Bits()/8]
+	}
+	exprs = append(exprs, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: uint32(len(data))})
 	if p.Bits()%8 != 0 {
-		mask := make([]byte, n)
+		mask := make([]byte, len(data))
 		for i := range p.Bits() {
 			mask[i/8] |= 0x80 >> (i % 8)
 		}
-		exprs = append(exprs, &expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: uint32(n), Mask: mask, Xor: make([]byte, n)})
+		exprs = append(exprs, &expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: uint32(len(data)), Mask: mask, Xor: make([]byte, len(data))})
 	}
 	exprs = append(exprs, cmp(negate, data))
 	text := p.String()

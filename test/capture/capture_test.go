@@ -7,7 +7,9 @@ package capture
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -113,37 +115,45 @@ func TestCaptureRedirectsPodTraffic(t *testing.T) {
 	}
 }
 
-// TestDryRunPrintsWhatIsInstalled compares --dry-run's output with the kernel's own rendering of
-// the installed table (`nft list`), which proves the printed rules and the expressions sent over
-// netlink say the same thing.
-func TestDryRunPrintsWhatIsInstalled(t *testing.T) {
+// goldenDir holds the pure package's golden cases: flags (<case>.args) and the rules --dry-run
+// prints for them (<case>.nft).
+const goldenDir = "../../internal/capture/testdata"
+
+// TestInstalledRulesAreTheGoldenFiles installs each golden case and compares the kernel's own
+// rendering of the table (`nft list`) with the golden file, which --dry-run prints: the printed
+// rules and the expressions sent over netlink say the same thing.
+func TestInstalledRulesAreTheGoldenFiles(t *testing.T) {
 	pod := newNetns(t, "pod")
 	if _, err := exec.LookPath("nft"); err != nil {
 		t.Skip("needs the nft command (nftables) to read the installed rules back")
 	}
-	for _, args := range [][]string{
-		nil, // the defaults
-		{"--include-outbound-cidrs=10.96.0.0/12,fd00:10::/64,203.0.113.7", "--exclude-outbound-cidrs=10.96.0.1,fd00::/8",
-			"--include-outbound-ports=3306,27017", "--exclude-outbound-ports=22",
-			"--include-inbound-ports=8080,9090", "--exclude-inbound-ports=9090", "--proxy-uid=101", "--proxy-gid=102"},
-		{"--include-inbound-ports=", "--include-outbound-cidrs=0.0.0.0/0"},
-	} {
-		dry, out := pod.runHelper(t, "capture", nil, append(args, "--dry-run")...)
-		if dry != 0 {
-			t.Fatalf("capture --dry-run %v exited with %d: %s", args, dry, out)
-		}
-		if code, out := pod.runHelper(t, "capture", nil, args...); code != 0 {
-			t.Fatalf("capture %v exited with %d: %s", args, code, out)
-		}
-		listed, err := exec.Command("ip", "netns", "exec", pod.name, "nft", "list", "table", "inet", capture.TableName).CombinedOutput()
-		if err != nil {
-			t.Fatalf("nft list: %v: %s", err, listed)
-		}
-		// nft names the standard NAT priority.
-		got := strings.ReplaceAll(string(listed), "priority dstnat;", "priority -100;")
-		if got != out {
-			t.Errorf("capture %v: nft lists\n%s\nbut --dry-run printed\n%s", args, got, out)
-		}
+	cases, err := filepath.Glob(filepath.Join(goldenDir, "*.args"))
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no golden cases in %s (%v)", goldenDir, err)
+	}
+	for _, in := range cases {
+		t.Run(strings.TrimSuffix(filepath.Base(in), ".args"), func(t *testing.T) {
+			args, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(strings.TrimSuffix(in, ".args") + ".nft")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, out := pod.runHelper(t, "capture", nil, strings.Fields(string(args))...); code != 0 {
+				t.Fatalf("capture exited with %d: %s", code, out)
+			}
+			listed, err := exec.Command("ip", "netns", "exec", pod.name, "nft", "list", "table", "inet", capture.TableName).CombinedOutput()
+			if err != nil {
+				t.Fatalf("nft list: %v: %s", err, listed)
+			}
+			// nft names the standard NAT priority.
+			got := strings.ReplaceAll(string(listed), "priority dstnat;", "priority -100;")
+			if got != string(want) {
+				t.Errorf("nft lists\n%s\nbut the golden file (what --dry-run prints) says\n%s", got, want)
+			}
+		})
 	}
 }
 

@@ -61,22 +61,26 @@ func ParseFlags(args []string, output io.Writer) (o Options, dryRun bool, err er
 	o = DefaultOptions()
 	fs := flag.NewFlagSet("capture", flag.ContinueOnError)
 	fs.SetOutput(output)
-	fs.Var(idFlag{&o.ProxyUID}, "proxy-uid", "UID of the proxy: its traffic is never captured.")
-	fs.Var(idFlag{&o.ProxyGID}, "proxy-gid", "GID of the proxy: its traffic is never captured.")
-	fs.Var(portFlag{&o.OutboundPort}, "outbound-port", "The proxy's outbound capture port.")
-	fs.Var(portFlag{&o.InboundPort}, "inbound-port", "The proxy's inbound capture port.")
+	fs.Usage = func() {
+		fmt.Fprintln(output, "Usage: manager capture [flags]\n\nInstalls the sidecar's traffic capture (nftables table inet "+TableName+") in this network namespace.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	fs.Var(idFlag{&o.ProxyUID}, "proxy-uid", "`UID` of the proxy: its traffic is never captured.")
+	fs.Var(idFlag{&o.ProxyGID}, "proxy-gid", "`GID` of the proxy: its traffic is never captured.")
+	fs.Var(portFlag{&o.OutboundPort}, "outbound-port", "The proxy's outbound capture `port`.")
+	fs.Var(portFlag{&o.InboundPort}, "inbound-port", "The proxy's inbound capture `port`.")
 	fs.Var(cidrsFlag{&o.IncludeOutboundCIDRs.Prefixes, &o.IncludeOutboundCIDRs.All}, "include-outbound-cidrs",
-		`Comma-separated destination CIDRs whose outbound TCP is captured; "*" captures every destination.`)
+		"Comma-separated destination `CIDRs` whose outbound TCP is captured; \"*\" captures every destination.")
 	fs.Var(cidrsFlag{&o.ExcludeOutboundCIDRs, nil}, "exclude-outbound-cidrs",
-		"Comma-separated destination CIDRs never captured.")
+		"Comma-separated destination `CIDRs` never captured.")
 	fs.Var(portsFlag{&o.IncludeOutboundPorts, nil}, "include-outbound-ports",
-		"Comma-separated destination ports captured whatever the destination address.")
+		"Comma-separated destination `ports` captured whatever the destination address.")
 	fs.Var(portsFlag{&o.ExcludeOutboundPorts, nil}, "exclude-outbound-ports",
-		"Comma-separated destination ports never captured.")
+		"Comma-separated destination `ports` never captured.")
 	fs.Var(portsFlag{&o.IncludeInboundPorts.Ports, &o.IncludeInboundPorts.All}, "include-inbound-ports",
-		`Comma-separated pod ports whose inbound TCP is captured; "*" captures every port, empty none.`)
+		"Comma-separated pod `ports` whose inbound TCP is captured; \"*\" captures every port, empty none.")
 	fs.Var(portsFlag{&o.ExcludeInboundPorts, nil}, "exclude-inbound-ports",
-		"Comma-separated pod ports never captured (the proxy's own: stats, health, agent).")
+		"Comma-separated pod `ports` never captured (the proxy's own: stats, health, agent).")
 	fs.BoolVar(&dryRun, "dry-run", false, "Print the nftables rules instead of installing them.")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, false, err

@@ -46,4 +46,8 @@ limitations under the License.
 //     probes and scrapes reach Envoy's listeners; the admin port 15000 listens on loopback only.
 //
 // Only TCP is captured (no DNS capture).
+//
+// Installing needs CAP_NET_ADMIN in the pod's network namespace: the init container runs as UID 0
+// (the image's default user is 65532, and capabilities added to a non-root container do not reach
+// its process) with the NET_ADMIN capability.
 package capture

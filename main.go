@@ -43,6 +43,7 @@ import (
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/controllers"
 	"github.com/mizzen-mesh/mizzen/internal/admission"
+	"github.com/mizzen-mesh/mizzen/internal/capture"
 	"github.com/mizzen-mesh/mizzen/internal/identity"
 )
 
@@ -117,6 +118,10 @@ func parseFlags(args []string) (*options, error) {
 }
 
 func main() {
+	// The injected init container runs `/manager capture`: same image, no manager flags.
+	if len(os.Args) > 1 && os.Args[1] == "capture" {
+		os.Exit(capture.Main(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	opts, err := parseFlags(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)

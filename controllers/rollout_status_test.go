@@ -43,6 +43,17 @@ func endpointSlice(ns, service string, pods ...*corev1.Pod) *discoveryv1.Endpoin
 	return es
 }
 
+// update changes obj with mutate and writes it, retrying on conflicts with the status writers.
+func update[T client.Object](obj T, mutate func(T)) {
+	Eventually(func() error {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		mutate(obj)
+		return k8sClient.Update(ctx, obj)
+	}).Should(Succeed())
+}
+
 func service(ns, name string) *corev1.Service {
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -79,6 +90,7 @@ var _ = Describe("Rollout status", Ordered, func() {
 metadata: {name: reviews}
 spec:
   host: reviews
+  exportTo: ["."] # pods of other specs' namespaces see the service too: count this namespace's
   subsets:
   - {name: v1, labels: {version: v1}}
   - {name: v2, labels: {version: v2}}
@@ -97,9 +109,7 @@ spec:
 	})
 
 	It("turns the DestinationRule Ready once the empty subset is gone, with every proxy counted", func() {
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(dr), dr)).To(Succeed())
-		dr.Spec.Subsets = dr.Spec.Subsets[:2]
-		Expect(k8sClient.Update(ctx, dr)).To(Succeed())
+		update(dr, func(dr *v1.DestinationRule) { dr.Spec.Subsets = dr.Spec.Subsets[:2] })
 		Eventually(func(g Gomega) {
 			ready := condition(g, dr, drConds, v1.ConditionReady)
 			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
@@ -113,6 +123,7 @@ spec:
 metadata: {name: reviews}
 spec:
   hosts: [reviews]
+  exportTo: ["."]
   http:
   - match: [{headers: {end-user: {exact: jason}}}]
     route: [{destination: {host: reviews, subset: v2}}]
@@ -142,9 +153,7 @@ spec:
 		}
 		Expect(k8sClient.Create(ctx, stuck)).To(Succeed())
 
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(vs), vs)).To(Succeed())
-		vs.Spec.HTTP[1].Route[0].Weight, vs.Spec.HTTP[1].Route[1].Weight = 50, 50
-		Expect(k8sClient.Update(ctx, vs)).To(Succeed())
+		update(vs, func(vs *v1.VirtualService) { vs.Spec.HTTP[1].Route[0].Weight, vs.Spec.HTTP[1].Route[1].Weight = 50, 50 })
 		Eventually(func(g Gomega) {
 			progressing := condition(g, vs, vsConds, v1.ConditionProgressing)
 			g.Expect(progressing.Status).To(Equal(metav1.ConditionTrue))

@@ -3,6 +3,7 @@ package controllers
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -60,6 +61,8 @@ const (
 	ReasonInvalidProxyID  = "InvalidProxyID"
 	ReasonProxyIDConflict = "ProxyIDConflict"
 	ReasonRenderFailed    = "RenderFailed"
+	// ReasonConfigTooLarge: the proxy's config would not fit in a ConfigMap.
+	ReasonConfigTooLarge = "ConfigTooLarge"
 	// ReasonTranslationRefused, on a rule: a config built from it would not validate, so its
 	// previous valid version stays in effect.
 	ReasonTranslationRefused = "TranslationRefused"
@@ -177,10 +180,14 @@ func proxyAlive(pod *corev1.Pod) bool {
 	return pod.DeletionTimestamp == nil && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
 }
 
-// forget drops what the reconciler remembers of a pod that is gone.
+// forget drops what the reconciler remembers of a pod that is gone; a rollout waiting for it is
+// recounted.
 func (r *ProxyReconciler) forget(key types.NamespacedName) {
 	r.written.Delete(key)
 	r.tracker.Forget(key.String())
+	for _, fn := range r.onRecorded {
+		fn()
+	}
 }
 
 // recorded notes what a proxy's config now carries and tells the status reconcilers.
@@ -334,6 +341,15 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 	}
 	proxyConfigRenders.Inc()
 	files, err := r.renderer.Render(nodeFor(pod, proxy), res.Listeners, res.Clusters)
+	if sizeErr := (*envoy.SizeError)(nil); errors.As(err, &sizeErr) {
+		// The one render failure a user fixes: the proxy sees too much of the mesh.
+		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, ReasonConfigTooLarge, "Reconcile",
+			"proxy config not updated, the proxy keeps its last good config: %v; list the hosts it calls in annotation %s (as Istio's Sidecar egress hosts, e.g. \"./*,istio-system/*\")",
+			err, mesh.EgressHostsAnnotation)
+		log.Error(err, "proxy config too large; keeping the last good config", "proxy", id)
+		proxyRenderFailures.Inc()
+		return ctrl.Result{}, nil
+	}
 	if err != nil {
 		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, ReasonRenderFailed, "Reconcile",
 			"proxy config not updated, the proxy keeps its last good config: %v", err)

@@ -90,8 +90,7 @@ spec:
 			return notes
 		}).Should(ContainElement(ContainSubstring("spec.http[0].match[0].uri.regex")))
 
-		vs.Spec.HTTP[0].Match[0].URI.Regex = ptr("/api/v[0-9]+/.*")
-		Expect(k8sClient.Update(ctx, vs)).To(Succeed())
+		update(vs, func(vs *v1.VirtualService) { vs.Spec.HTTP[0].Match[0].URI.Regex = ptr("/api/v[0-9]+/.*") })
 		Eventually(accepted(vs, func() []metav1.Condition { return vs.Status.Conditions })).Should(And(
 			Not(BeNil()),
 			HaveField("Status", metav1.ConditionTrue),

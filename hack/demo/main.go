@@ -16,8 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -32,6 +30,7 @@ import (
 	"github.com/mizzen-mesh/mizzen/internal/identity"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/test/cluster"
+	"github.com/mizzen-mesh/mizzen/test/manager"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
@@ -45,9 +44,13 @@ func main() {
 	}
 }
 
-// step prints a progress line, so long steps (the first build takes minutes) are never silent.
+var started = time.Now()
+
+// step prints a progress line with the time since the demo started, so long steps (the first
+// build takes minutes) are never silent and each step's duration can be read off.
 func step(format string, args ...any) {
-	fmt.Printf("\n==> "+format+"\n", args...)
+	elapsed := time.Since(started).Truncate(time.Second)
+	fmt.Printf("\n==> [%d:%02d] "+format+"\n", append([]any{int(elapsed.Minutes()), int(elapsed.Seconds()) % 60}, args...)...)
 }
 
 // The sample's canary and the split the demo shifts it to.
@@ -77,8 +80,8 @@ func run(ctx context.Context) (err error) {
 	kubectlBin := filepath.Join(assets, "kubectl")
 
 	step("Building the manager")
-	manager := filepath.Join(state, "manager")
-	if err := runCmd(ctx, root, nil, "go", "build", "-o", manager, "."); err != nil {
+	managerBin, err := manager.Build(ctx, root, state)
+	if err != nil {
 		return err
 	}
 
@@ -107,7 +110,7 @@ func run(ctx context.Context) (err error) {
 		}
 	}()
 	kubectl := func(args ...string) error {
-		return runCmd(ctx, root, nil, kubectlBin, append([]string{"--kubeconfig", c.Kubeconfig()}, args...)...)
+		return runCmd(ctx, root, kubectlBin, append([]string{"--kubeconfig", c.Kubeconfig()}, args...)...)
 	}
 	cl, dyn, err := clients(c)
 	if err != nil {
@@ -140,13 +143,14 @@ func run(ctx context.Context) (err error) {
 	}
 
 	step("Starting the manager (webhooks off: ENABLE_WEBHOOKS=false)")
-	stopManager, err := startManager(ctx, manager, c.Kubeconfig(), state)
+	mgr, err := manager.Start(ctx, manager.Options{Binary: managerBin, Kubeconfig: c.Kubeconfig(), LogPath: filepath.Join(state, "manager.log")})
 	if err != nil {
 		return err
 	}
+	fmt.Printf("    manager ready (pid %d), log: %s\n", mgr.PID(), mgr.LogPath())
 	defer func() {
 		if !keep || err != nil {
-			err = errors.Join(err, stopManager())
+			err = errors.Join(err, mgr.Stop())
 		}
 	}()
 
@@ -252,10 +256,9 @@ func buildAssets(ctx context.Context, root string) (string, error) {
 }
 
 // runCmd runs a command with its output on the terminal, indented under the current step.
-func runCmd(ctx context.Context, dir string, env []string, name string, args ...string) error {
+func runCmd(ctx context.Context, dir string, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err
@@ -282,62 +285,4 @@ func indent(r *os.File) <-chan struct{} {
 		}
 	}()
 	return done
-}
-
-// startManager runs the manager binary against the cluster and waits for its readiness probe.
-// The returned function stops it (SIGTERM, then SIGKILL after 10 s).
-func startManager(ctx context.Context, binary, kubeconfig, state string) (func() error, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	probe := l.Addr().String()
-	l.Close()
-	logPath := filepath.Join(state, "manager.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(binary, "--kubeconfig", kubeconfig, "--health-probe-bind-address", probe, "--metrics-bind-address", "0")
-	cmd.Env = append(os.Environ(), "ENABLE_WEBHOOKS=false")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("starting the manager: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logFile.Close() }()
-	stop := func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		return nil
-	}
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + probe + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				fmt.Printf("    manager ready (pid %d), log: %s\n", cmd.Process.Pid, logPath)
-				return stop, nil
-			}
-		}
-		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("the manager exited before it was ready (%v); see %s", err, logPath)
-		case <-ctx.Done():
-			return nil, errors.Join(ctx.Err(), stop())
-		case <-time.After(250 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return nil, errors.Join(fmt.Errorf("the manager was not ready within 60s; see %s", logPath), stop())
-		}
-	}
 }

@@ -33,14 +33,9 @@ func clients(c *cluster.Cluster) (client.Client, dynamic.Interface, error) {
 }
 
 // explainNotReady prints, for every VirtualService, DestinationRule and Gateway of ns that is not
-// Ready, its conditions, so a False in the READY column never goes unexplained.
+// Ready, its Ready condition's reason and message, so a False in the READY column never goes
+// unexplained.
 func explainNotReady(ctx context.Context, cl client.Client, ns string) error {
-	type rule struct {
-		kind       string
-		name       string
-		conditions []metav1.Condition
-	}
-	var rules []rule
 	vss := &v1alpha1.VirtualServiceList{}
 	drs := &v1alpha1.DestinationRuleList{}
 	gws := &v1alpha1.GatewayList{}
@@ -49,23 +44,22 @@ func explainNotReady(ctx context.Context, cl client.Client, ns string) error {
 			return err
 		}
 	}
+	explain := func(kind, name string, conditions []metav1.Condition) {
+		switch c := apimeta.FindStatusCondition(conditions, v1alpha1.ConditionReady); {
+		case c == nil:
+			fmt.Printf("    %s/%s has no Ready condition yet\n", kind, name)
+		case c.Status != metav1.ConditionTrue:
+			fmt.Printf("    %s/%s: Ready=%s (%s): %s\n", kind, name, c.Status, c.Reason, c.Message)
+		}
+	}
 	for _, o := range vss.Items {
-		rules = append(rules, rule{"virtualservice", o.Name, o.Status.Conditions})
+		explain("virtualservice", o.Name, o.Status.Conditions)
 	}
 	for _, o := range drs.Items {
-		rules = append(rules, rule{"destinationrule", o.Name, o.Status.Conditions})
+		explain("destinationrule", o.Name, o.Status.Conditions)
 	}
 	for _, o := range gws.Items {
-		rules = append(rules, rule{"gateway", o.Name, o.Status.Conditions})
-	}
-	for _, r := range rules {
-		if apimeta.IsStatusConditionTrue(r.conditions, v1alpha1.ConditionReady) {
-			continue
-		}
-		fmt.Printf("    %s/%s is not Ready:\n", r.kind, r.name)
-		for _, c := range r.conditions {
-			fmt.Printf("      %s=%s (%s): %s\n", c.Type, c.Status, c.Reason, c.Message)
-		}
+		explain("gateway", o.Name, o.Status.Conditions)
 	}
 	return nil
 }

@@ -109,7 +109,19 @@ func run(ctx context.Context) (err error) {
 			os.RemoveAll(state)
 		}
 	}()
+	// kubectl runs the real kubectl against the cluster, showing the command as a user would type it.
 	kubectl := func(args ...string) error {
+		shown := make([]string, len(args))
+		for i, a := range args {
+			if rel, err := filepath.Rel(root, a); err == nil && filepath.IsAbs(a) && !strings.HasPrefix(rel, "..") {
+				a = rel // kubectl runs in the checkout
+			}
+			if strings.ContainsAny(a, ` "[]{}*`) {
+				a = "'" + a + "'"
+			}
+			shown[i] = a
+		}
+		fmt.Printf("    $ kubectl %s\n", strings.Join(shown, " "))
 		return runCmd(ctx, root, kubectlBin, append([]string{"--kubeconfig", c.Kubeconfig()}, args...)...)
 	}
 	cl, dyn, err := clients(c)

@@ -32,11 +32,11 @@ func rolloutLine(vs *v1alpha1.VirtualService) string {
 			parts = append(parts, t+"=?")
 			continue
 		}
-		s := fmt.Sprintf("%s=%s (%s)", t, c.Status, c.Reason)
+		stale := ""
 		if c.ObservedGeneration != vs.Generation {
-			s += fmt.Sprintf(" of generation %d", c.ObservedGeneration)
+			stale = fmt.Sprintf(", of generation %d", c.ObservedGeneration)
 		}
-		parts = append(parts, s)
+		parts = append(parts, fmt.Sprintf("%s=%s (%s%s)", t, c.Status, c.Reason, stale))
 	}
 	if cs := vs.Status.Canary; cs != nil {
 		parts = append(parts, "updated "+cs.UpdatedSummary, "weights "+cs.WeightsSummary)

@@ -1,7 +1,11 @@
 // Command demo is the README's first command (`make demo`): on a fresh machine it builds or reuses
 // the control-plane binaries, starts the local cluster (kwok plays the kubelet, so Deployments
-// become Running pods without containers), installs Mizzen's CRDs, runs the manager, applies the
-// bookinfo sample, shifts the reviews canary from 90/10 to 50/50 and shows what the cluster holds.
+// become Running pods without containers; cert-manager issues certificates), installs Mizzen's CRDs
+// and the mesh CA, runs the manager and applies the bookinfo sample. It then shows the first-run
+// story and checks it, exiting non-zero when a step does not hold: every meshed pod's proxy
+// certificate issues with its SPIFFE ID, the reviews canary becomes Ready, shifting it from 90/10
+// to 50/50 rolls out (each status change printed as it is watched) until Ready again, and every
+// productpage proxy's Envoy config then routes reviews 50/50. CI runs it (.ci/run).
 //
 // Everything it starts is stopped on exit. DEMO_KEEP=1 keeps it all running until Ctrl-C and prints
 // the KUBECONFIG to use.
@@ -12,8 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -22,23 +24,43 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/mizzen-mesh/mizzen/internal/identity"
+	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/test/cluster"
+	"github.com/mizzen-mesh/mizzen/test/manager"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	log.SetLogger(logr.Discard()) // the demo's clients have nothing to log; errors are returned
 	if err := run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
 }
 
-// step prints a progress line, so long steps (the first build takes minutes) are never silent.
+var started = time.Now()
+
+// step prints a progress line with the time since the demo started, so long steps (the first
+// build takes minutes) are never silent and each step's duration can be read off.
 func step(format string, args ...any) {
-	fmt.Printf("\n==> "+format+"\n", args...)
+	elapsed := time.Since(started).Truncate(time.Second)
+	fmt.Printf("\n==> [%d:%02d] "+format+"\n", append([]any{int(elapsed.Minutes()), int(elapsed.Seconds()) % 60}, args...)...)
 }
+
+// The sample's canary and the split the demo shifts it to.
+const (
+	ns          = "bookinfo"
+	canary      = "reviews" // the VirtualService and the host it routes
+	canaryFrom  = "90/10"
+	caller      = "productpage" // the app whose proxies route to the canary host
+	shiftWeight = 50
+)
 
 func run(ctx context.Context) (err error) {
 	root := testenv.RepoRoot()
@@ -52,24 +74,25 @@ func run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if !cluster.CertManagerAvailable(assets) {
+		return fmt.Errorf("no %s in %s: the proxies' certificates need cert-manager (hack/assets.sh builds it; unset KUBEBUILDER_ASSETS to use its cache)", cluster.CertManager, assets)
+	}
 	kubectlBin := filepath.Join(assets, "kubectl")
 
 	step("Building the manager")
-	manager := filepath.Join(state, "manager")
-	if err := runCmd(ctx, root, nil, "go", "build", "-o", manager, "."); err != nil {
+	managerBin, err := manager.Build(ctx, root, state)
+	if err != nil {
 		return err
 	}
 
-	withCertManager := cluster.CertManagerAvailable(assets)
-	step("Starting the local cluster: etcd, kube-apiserver, controller manager, scheduler, kwok (3 fake nodes)%s",
-		map[bool]string{true: ", cert-manager", false: ""}[withCertManager])
+	step("Starting the local cluster: etcd, kube-apiserver, controller manager, scheduler, kwok (3 fake nodes), cert-manager")
 	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	c, err := cluster.Start(startCtx, cluster.Options{
 		AssetsDir:   assets,
 		StateDir:    filepath.Join(state, "cluster"),
 		Nodes:       3,
-		CertManager: withCertManager,
+		CertManager: true,
 		Logf:        func(format string, args ...any) { fmt.Printf("    "+format+"\n", args...) },
 	})
 	if err != nil {
@@ -86,8 +109,24 @@ func run(ctx context.Context) (err error) {
 			os.RemoveAll(state)
 		}
 	}()
+	// kubectl runs the real kubectl against the cluster, showing the command as a user would type it.
 	kubectl := func(args ...string) error {
-		return runCmd(ctx, root, nil, kubectlBin, append([]string{"--kubeconfig", c.Kubeconfig()}, args...)...)
+		shown := make([]string, len(args))
+		for i, a := range args {
+			if rel, err := filepath.Rel(root, a); err == nil && filepath.IsAbs(a) && !strings.HasPrefix(rel, "..") {
+				a = rel // kubectl runs in the checkout
+			}
+			if strings.ContainsAny(a, ` "[]{}*`) {
+				a = "'" + a + "'"
+			}
+			shown[i] = a
+		}
+		fmt.Printf("    $ kubectl %s\n", strings.Join(shown, " "))
+		return runCmd(ctx, root, kubectlBin, append([]string{"--kubeconfig", c.Kubeconfig()}, args...)...)
+	}
+	cl, dyn, err := clients(c)
+	if err != nil {
+		return err
 	}
 
 	step("Installing Mizzen's CRDs")
@@ -99,60 +138,107 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 
-	step("Starting the manager (webhooks off: ENABLE_WEBHOOKS=false)")
-	stopManager, err := startManager(ctx, manager, c.Kubeconfig(), state)
+	step("Creating the mesh CA from %s: self-signed ClusterIssuer -> CA Certificate -> ClusterIssuer %s", installKustomization, identity.DefaultIssuerName)
+	ca, err := meshCAFromInstall(root)
 	if err != nil {
 		return err
 	}
+	caFile := filepath.Join(state, "mesh-ca.yaml")
+	if err := os.WriteFile(caFile, ca.manifest, 0o600); err != nil {
+		return err
+	}
+	if err := kubectl("apply", "--server-side", "-f", caFile); err != nil {
+		return err
+	}
+	if err := kubectl(append([]string{"-n", ca.namespace, "wait", "--for=condition=Ready", "--timeout=60s"}, ca.waitFor...)...); err != nil {
+		return fmt.Errorf("the mesh CA is not Ready, so no proxy certificate can issue (cert-manager's log: %s): %w", c.LogFile(cluster.CertManager), err)
+	}
+
+	step("Starting the manager (webhooks off: ENABLE_WEBHOOKS=false)")
+	mgr, err := manager.Start(ctx, manager.Options{Binary: managerBin, Kubeconfig: c.Kubeconfig(), LogPath: filepath.Join(state, "manager.log")})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("    manager ready (pid %d), log: %s\n", mgr.PID(), mgr.LogPath())
 	defer func() {
 		if !keep || err != nil {
-			err = errors.Join(err, stopManager())
+			err = errors.Join(err, mgr.Stop())
 		}
 	}()
 
-	step("Applying the bookinfo sample: meshed namespace, Deployments, Services, DestinationRules, a 90/10 VirtualService, the Gateway")
+	step("Applying the bookinfo sample: meshed namespace, Deployments, Services, DestinationRules, a %s VirtualService, the Gateway", canaryFrom)
 	if err := kubectl("apply", "-k", filepath.Join(root, "config", "samples")); err != nil {
 		return err
 	}
 	step("Waiting for kwok to run the bookinfo pods")
-	if err := kubectl("-n", "bookinfo", "wait", "--for=condition=Available", "--timeout=120s", "deployment", "--all"); err != nil {
+	if err := kubectl("-n", ns, "wait", "--for=condition=Available", "--timeout=120s", "deployment", "--all"); err != nil {
 		return err
 	}
-	if err := kubectl("-n", "bookinfo", "get", "pods", "-o", "wide"); err != nil {
-		return err
-	}
-
-	step("Shifting the reviews canary from 90/10 to 50/50")
-	patch := `[{"op":"replace","path":"/spec/http/0/route/0/weight","value":50},{"op":"replace","path":"/spec/http/0/route/1/weight","value":50}]`
-	if err := kubectl("-n", "bookinfo", "patch", "virtualservice", "reviews", "--type=json", "-p", patch); err != nil {
-		return err
-	}
-	if err := kubectl("-n", "bookinfo", "get", "virtualservice", "reviews", "-o", "jsonpath={range .spec.http[0].route[*]}{.destination.host}:{.destination.subset}={.weight}{\"\\n\"}{end}"); err != nil {
+	if err := kubectl("-n", ns, "get", "pods", "-o", "wide"); err != nil {
 		return err
 	}
 
-	step("Waiting for Mizzen to accept every VirtualService, DestinationRule and Gateway")
-	if err := kubectl("-n", "bookinfo", "wait", "--for=condition=Accepted", "--timeout=60s", "virtualservice,destinationrule,gateway", "--all"); err != nil {
+	step("Each meshed pod gets its proxy config (a ConfigMap named from its proxy id) and a SPIFFE certificate from %s", identity.DefaultIssuerName)
+	if err := kubectl("-n", ns, "get", "configmaps", "-l", identity.ManagedByLabel+"="+identity.ManagedBy); err != nil {
 		return err
 	}
-
-	step("The proxies' configs: one ConfigMap per meshed pod, named from its proxy id")
-	if err := kubectl("-n", "bookinfo", "get", "configmaps", "-l", "app.kubernetes.io/managed-by=mizzen"); err != nil {
-		return err
-	}
-
-	step("The reviews routes in one productpage pod's Envoy config (lds.yaml), once the 50/50 split is written")
-	pod, routes, err := waitForRoutes(ctx, c.Client(), "bookinfo", "productpage", "reviews", "=50", 90*time.Second)
+	pods, err := waitProxyCertificates(ctx, cl, ns, 2*time.Minute)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("    pod %s:\n", pod)
-	for _, r := range routes {
-		fmt.Printf("      %s -> %s\n", r.vhost, strings.Join(r.clusters, ", "))
+	shown := false
+	for i := range pods {
+		pod := &pods[i]
+		leaf, err := podIdentity(ctx, cl, pod)
+		if err != nil {
+			return err
+		}
+		if !shown && pod.Labels["app"] == caller {
+			fmt.Printf("    pod %s: secret %s holds a certificate for %s, signed by %q\n",
+				pod.Name, identity.CertificateName(pod.Annotations[mesh.ProxyIDAnnotation]), leaf.URIs[0], leaf.Issuer.CommonName)
+			shown = true
+		}
+	}
+	fmt.Printf("    in all %d, the only URI SAN is the pod's SPIFFE ID, and the certificate chains to the mesh CA\n", len(pods))
+
+	step("Waiting for Mizzen to accept every rule, then for the %s canary to be Ready on every proxy", canaryFrom)
+	if err := kubectl("-n", ns, "wait", "--for=condition=Accepted", "--timeout=60s", "virtualservice,destinationrule,gateway", "--all"); err != nil {
+		return err
+	}
+	if err := kubectl("-n", ns, "wait", "--for=condition=Ready", "--timeout=120s", "vs/"+canary); err != nil {
+		return err
 	}
 
-	step("What the cluster holds (the rollout columns Weights, Updated and Ready come with rollout status)")
-	if err := kubectl("-n", "bookinfo", "get", "vs,dr,gw"); err != nil {
+	step("Shifting the %s canary from %s to %d/%d, watching its status roll out", canary, canaryFrom, shiftWeight, 100-shiftWeight)
+	patch := fmt.Sprintf(`[{"op":"replace","path":"/spec/http/0/route/0/weight","value":%d},{"op":"replace","path":"/spec/http/0/route/1/weight","value":%d}]`, shiftWeight, 100-shiftWeight)
+	took, err := watchRollout(ctx, dyn, ns, canary, func() error {
+		return kubectl("-n", ns, "patch", "vs", canary, "--type=json", "-p", patch)
+	}, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	if err := kubectl("-n", ns, "wait", "--for=condition=Ready", "--timeout=60s", "vs/"+canary); err != nil {
+		return err
+	}
+	fmt.Printf("    the rollout took %s (kubectl patch -> Ready: every proxy carries the new generation)\n", took.Round(10*time.Millisecond))
+
+	step("The %s routes in the %s pods' Envoy config (lds.yaml), read right after Ready", canary, caller)
+	want := map[string]int{"v1": shiftWeight, "v2": 100 - shiftWeight}
+	pod, routes, err := checkRoutes(ctx, cl, ns, caller, canary, want)
+	if err != nil {
+		return fmt.Errorf("vs/%s is Ready but not rolled out as %d/%d: %w", canary, shiftWeight, 100-shiftWeight, err)
+	}
+	fmt.Printf("    pod %s:\n", pod)
+	for _, r := range routes {
+		fmt.Printf("      %s\n", r)
+	}
+	fmt.Printf("    every %s pod routes %s %d/%d\n", caller, canary, shiftWeight, 100-shiftWeight)
+
+	step("What the cluster holds")
+	if err := kubectl("-n", ns, "get", "vs,dr,gw"); err != nil {
+		return err
+	}
+	if err := explainNotReady(ctx, cl, ns); err != nil {
 		return err
 	}
 
@@ -182,10 +268,9 @@ func buildAssets(ctx context.Context, root string) (string, error) {
 }
 
 // runCmd runs a command with its output on the terminal, indented under the current step.
-func runCmd(ctx context.Context, dir string, env []string, name string, args ...string) error {
+func runCmd(ctx context.Context, dir string, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err
@@ -212,62 +297,4 @@ func indent(r *os.File) <-chan struct{} {
 		}
 	}()
 	return done
-}
-
-// startManager runs the manager binary against the cluster and waits for its readiness probe.
-// The returned function stops it (SIGTERM, then SIGKILL after 10 s).
-func startManager(ctx context.Context, binary, kubeconfig, state string) (func() error, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	probe := l.Addr().String()
-	l.Close()
-	logPath := filepath.Join(state, "manager.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(binary, "--kubeconfig", kubeconfig, "--health-probe-bind-address", probe, "--metrics-bind-address", "0")
-	cmd.Env = append(os.Environ(), "ENABLE_WEBHOOKS=false")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("starting the manager: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logFile.Close() }()
-	stop := func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		return nil
-	}
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + probe + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				fmt.Printf("    manager ready (pid %d), log: %s\n", cmd.Process.Pid, logPath)
-				return stop, nil
-			}
-		}
-		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("the manager exited before it was ready (%v); see %s", err, logPath)
-		case <-ctx.Done():
-			return nil, errors.Join(ctx.Err(), stop())
-		case <-time.After(250 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return nil, errors.Join(fmt.Errorf("the manager was not ready within 60s; see %s", logPath), stop())
-		}
-	}
 }

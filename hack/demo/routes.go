@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
-	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/mizzen-mesh/mizzen/internal/envoy"
@@ -18,49 +18,85 @@ import (
 // weightedRoute is one outbound route of a proxy's config: the clusters it splits traffic over.
 type weightedRoute struct {
 	vhost    string
-	clusters []string // "cluster=weight"
+	clusters []weightedCluster
 }
 
-// waitForRoutes polls the config Mizzen wrote for one pod labelled app=<app> until its routes to
-// host carry want (for example "=50"), and returns them. It reads the ConfigMap the pod mounts,
-// named from the pod's proxy id, exactly as Envoy would see it.
-func waitForRoutes(ctx context.Context, cs kubernetes.Interface, ns, app, host, want string, timeout time.Duration) (string, []weightedRoute, error) {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		pod, routes, err := routesOf(ctx, cs, ns, app, host)
-		if err == nil && len(routes) > 0 && slices.ContainsFunc(routes[0].clusters, func(c string) bool { return strings.HasSuffix(c, want) }) {
-			return pod, routes, nil
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return "", nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-	return "", nil, fmt.Errorf("no %s pod's config routes %s with weights %s within %s (last error: %v)", app, host, want, timeout, last)
+type weightedCluster struct {
+	name   string // outbound|<port>|<subset>|<host>
+	weight int
 }
 
-func routesOf(ctx context.Context, cs kubernetes.Interface, ns, app, host string) (string, []weightedRoute, error) {
-	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
-	if err != nil || len(pods.Items) == 0 {
-		return "", nil, fmt.Errorf("listing %s pods: %v", app, err)
+func (r weightedRoute) String() string {
+	var cs []string
+	for _, c := range r.clusters {
+		cs = append(cs, fmt.Sprintf("%s=%d", c.name, c.weight))
 	}
-	pod := pods.Items[0]
+	return r.vhost + " -> " + strings.Join(cs, ", ")
+}
+
+// subsetWeights maps the subset of each cluster (the third field of an outbound cluster name) to
+// its weight.
+func (r weightedRoute) subsetWeights() map[string]int {
+	out := map[string]int{}
+	for _, c := range r.clusters {
+		if parts := strings.Split(c.name, "|"); len(parts) == 4 {
+			out[parts[2]] = c.weight
+		} else {
+			out[c.name] = c.weight
+		}
+	}
+	return out
+}
+
+// checkRoutes reads the Envoy config (lds.yaml of the ConfigMap named from the proxy id, exactly
+// as Envoy would see it) of every pod labelled app=<app> and checks that each of its routes to
+// host splits traffic over the subsets with the weights want. It returns the routes of the first
+// pod, to show.
+func checkRoutes(ctx context.Context, cl client.Client, ns, app, host string, want map[string]int) (string, []weightedRoute, error) {
+	pods := &corev1.PodList{}
+	if err := cl.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app": app}); err != nil {
+		return "", nil, err
+	}
+	if len(pods.Items) == 0 {
+		return "", nil, fmt.Errorf("no pod labelled app=%s in %s", app, ns)
+	}
+	var shown []weightedRoute
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		routes, err := routesOf(ctx, cl, pod, host)
+		if err != nil {
+			return "", nil, err
+		}
+		if len(routes) == 0 {
+			return "", nil, fmt.Errorf("pod %s: lds.yaml has no route to %s", pod.Name, host)
+		}
+		for _, r := range routes {
+			if got := r.subsetWeights(); !maps.Equal(got, want) {
+				return "", nil, fmt.Errorf("pod %s: lds.yaml routes %s with weights %v, want %v", pod.Name, r, got, want)
+			}
+		}
+		if i == 0 {
+			shown = routes
+		}
+	}
+	return pods.Items[0].Name, shown, nil
+}
+
+func routesOf(ctx context.Context, cl client.Client, pod *corev1.Pod, host string) ([]weightedRoute, error) {
 	id := pod.Annotations[mesh.ProxyIDAnnotation]
 	if id == "" {
-		return pod.Name, nil, fmt.Errorf("pod %s has no proxy id yet", pod.Name)
+		return nil, fmt.Errorf("pod %s has no proxy id", pod.Name)
 	}
-	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, envoy.ConfigMapName(id), metav1.GetOptions{})
-	if err != nil {
-		return pod.Name, nil, err
+	cm := &corev1.ConfigMap{}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: pod.Namespace, Name: envoy.ConfigMapName(id)}, cm); err != nil {
+		return nil, fmt.Errorf("pod %s: %w", pod.Name, err)
 	}
 	var lds any
 	if err := yaml.Unmarshal([]byte(cm.Data["lds.yaml"]), &lds); err != nil {
-		return pod.Name, nil, fmt.Errorf("reading lds.yaml of %s: %w", cm.Name, err)
+		return nil, fmt.Errorf("reading lds.yaml of %s: %w", cm.Name, err)
 	}
 	var routes []weightedRoute
+	var bad error
 	walk(lds, func(vhost map[string]any) {
 		domains, _ := vhost["domains"].([]any)
 		if !slices.Contains(domains, any(host)) {
@@ -72,18 +108,22 @@ func routesOf(ctx context.Context, cs kubernetes.Interface, ns, app, host string
 			route, _ := rm["route"].(map[string]any)
 			wc, _ := route["weighted_clusters"].(map[string]any)
 			cl, _ := wc["clusters"].([]any)
-			var clusters []string
+			var clusters []weightedCluster
 			for _, c := range cl {
 				c, _ := c.(map[string]any)
-				clusters = append(clusters, fmt.Sprintf("%v=%v", c["name"], c["weight"]))
+				w, ok := c["weight"].(float64)
+				if !ok {
+					bad = fmt.Errorf("%s: weighted cluster %v has no numeric weight", cm.Name, c["name"])
+				}
+				clusters = append(clusters, weightedCluster{name: fmt.Sprint(c["name"]), weight: int(w)})
 			}
 			if len(clusters) == 0 {
-				clusters = append(clusters, fmt.Sprintf("%v", route["cluster"]))
+				clusters = append(clusters, weightedCluster{name: fmt.Sprint(route["cluster"]), weight: 100})
 			}
 			routes = append(routes, weightedRoute{vhost: fmt.Sprint(vhost["name"]), clusters: clusters})
 		}
 	})
-	return pod.Name, routes, nil
+	return routes, bad
 }
 
 // walk calls f on every virtual host found anywhere in a decoded xDS document.

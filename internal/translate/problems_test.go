@@ -30,7 +30,7 @@ func TestRuleProblems(t *testing.T) {
 	want := []string{
 		"DestinationRule default/ghost spec.host HostNotFound",
 		"Gateway default/bookinfo-gateway spec.servers[2].tls.caCrl Unsupported",
-		"Gateway default/bookinfo-gateway spec.servers[3].tls.credentialName Unsupported",
+		"Gateway default/bookinfo-gateway spec.servers[3].tls.credentialName SecretNotFound",
 		"VirtualService default/ghost spec.hosts[0] HostNotFound",
 		"VirtualService default/ratings-new spec.hosts[0] ConflictingHost",
 		// Bound to the gateway too, whose proxy routes it; no DestinationRule defines v3 here.

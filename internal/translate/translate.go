@@ -10,6 +10,7 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/validate"
 )
@@ -18,6 +19,9 @@ import (
 type Resources struct {
 	Listeners []*listenerv3.Listener // routes inlined in each HCM's route_config (file-based xDS has no RDS file)
 	Clusters  []*clusterv3.Cluster   // endpoints inline in load_assignment (STATIC), or ORIGINAL_DST/passthrough where needed
+	// Credentials are the Secrets of the proxy's namespace its TLS contexts read through SDS
+	// (gateway credentialName): the proxy needs a copy of each in its credentials Secret.
+	Credentials []envoy.Credential
 }
 
 // Reasons of the problems Translate reports. Problem.Field starts with the object it is about,
@@ -63,6 +67,8 @@ type translator struct {
 	gateway  *v1alpha1.Gateway // the Gateway whose servers are being built; nil for sidecars
 	// reported dedupes per-object problem lists already added (rules used by several ports).
 	reported map[any]bool
+	// credentials the config reads (useCredential).
+	credentials map[envoy.Credential]bool
 }
 
 // Translate builds the Envoy config of proxy from snap, and the problems met on the way: rules or
@@ -109,6 +115,7 @@ func Translate(snap *mesh.Snapshot, proxy mesh.Proxy) (Resources, []validate.Pro
 		res.Listeners = mergeSorted(nil, extra, (*listenerv3.Listener).GetName)
 		res.Clusters = mergeSorted(nil, own, (*clusterv3.Cluster).GetName)
 	}
+	res.Credentials = t.usedCredentials()
 	return res, t.sortedProblems()
 }
 

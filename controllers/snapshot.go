@@ -47,6 +47,10 @@ type snapshotSource struct {
 	vs      ruleGate[networkingv1alpha1.VirtualService, *networkingv1alpha1.VirtualService]
 	dr      ruleGate[networkingv1alpha1.DestinationRule, *networkingv1alpha1.DestinationRule]
 	gw      ruleGate[networkingv1alpha1.Gateway, *networkingv1alpha1.Gateway]
+	// secrets lists credential Secrets (keys only; nil: no credentials); seenCredentials
+	// remembers them for when they are deleted (credentials.go).
+	secrets         client.Reader
+	seenCredentials map[types.NamespacedName]mesh.Credential
 }
 
 func newSnapshotSource(r client.Reader, settings mesh.Settings) *snapshotSource {
@@ -104,6 +108,11 @@ func (s *snapshotSource) build(ctx context.Context) (*mesh.Snapshot, error) {
 	in.VirtualServices = s.vs.filter(vss.Items)
 	in.DestinationRules = s.dr.filter(drs.Items)
 	in.Gateways = s.gw.filter(gws.Items)
+	creds, err := s.credentials(ctx, in.Gateways)
+	if err != nil {
+		return nil, err
+	}
+	in.Credentials = creds
 	return mesh.New(in), nil
 }
 

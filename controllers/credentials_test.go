@@ -37,14 +37,15 @@ func credentialsSecret(pod *corev1.Pod, check func(Gomega, *corev1.Secret)) *cor
 }
 
 // ruleProblems translates the mesh as the manager sees it, through a snapshot source of its own
-// that reads the API server directly (src keeps its memory of deleted Secrets between calls).
+// that reads the API server directly (src keeps its memory of deleted Secrets between calls):
+// "<field> <reason>: <message>" each.
 func ruleProblems(src *snapshotSource) []string {
 	src.invalidate()
 	snap, _, err := src.get(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	var out []string
 	for _, p := range translate.RuleProblems(snap) {
-		out = append(out, p.Field+" "+p.Reason)
+		out = append(out, p.Field+" "+p.Reason+": "+p.Message)
 	}
 	return out
 }
@@ -105,7 +106,7 @@ spec:
 		Expect(lds).To(ContainSubstring("path: " + envoy.CredentialsDir + "/mtls-cert_sds-ca.yaml"))
 		Expect(lds).To(ContainSubstring("web.example.com"))
 		Expect(lds).NotTo(ContainSubstring("absent.example.com"))
-		Expect(ruleProblems(src)).To(ContainElement("Gateway " + ns + "/secure spec.servers[2].tls.credentialName SecretNotFound"))
+		Expect(ruleProblems(src)).To(ContainElement(HavePrefix("Gateway " + ns + "/secure spec.servers[2].tls.credentialName SecretNotFound: Secret " + ns + "/absent-cert does not exist")))
 	})
 
 	It("copies a rotated certificate without touching the ConfigMap", func() {
@@ -128,7 +129,12 @@ spec:
 		})
 		Expect(after.Data).To(HaveKeyWithValue("web-cert_tls.key", fakePEM("PRIVATE KEY", "v2")))
 		Consistently(func() string { return proxyConfig(pod).ResourceVersion }, 2*time.Second).Should(Equal(cm.ResourceVersion))
-		Expect(ruleProblems(src)).To(ContainElement("Gateway " + ns + "/secure spec.servers[0].tls.credentialName SecretNotFound"))
+		// src saw the Secret before: translate keeps the server (the same config) and reports it.
+		Expect(ruleProblems(src)).To(ContainElement(HavePrefix("Gateway " + ns + "/secure spec.servers[0].tls.credentialName SecretNotFound: Secret " + ns + "/web-cert was deleted")))
+		// A manager that never saw it (a restart) skips the server instead.
+		fresh := newSnapshotSource(k8sClient, mesh.Settings{})
+		fresh.secrets = k8sClient
+		Expect(ruleProblems(fresh)).To(ContainElement(HavePrefix("Gateway " + ns + "/secure spec.servers[0].tls.credentialName SecretNotFound: Secret " + ns + "/web-cert does not exist")))
 	})
 })
 

@@ -185,7 +185,9 @@ func (g *ruleGate[V, P]) refuse(obj P) (stale, marked bool) {
 }
 
 // refused reports the rules of snap that translation refused for some proxy (problems with reason
-// InvalidConfig naming a VirtualService, DestinationRule or Gateway), marks their versions so that
+// InvalidConfig naming a VirtualService, DestinationRule or Gateway; not SecretNotFound: a
+// deleted Secret leaves the Gateway's generation as it was, so refusing it would drop the
+// Gateway rather than keep it — the snapshot remembers deleted Secrets instead, credentials.go), marks their versions so that
 // the next snapshot carries their last valid versions instead, and invalidates snap. A caller that
 // gets true must not write what it translated from snap: it translates again from a new snapshot.
 //

@@ -45,7 +45,8 @@ var strictJSON = protojson.UnmarshalOptions{}
 //   - resource names are unique per document; each SDS document holds its
 //     one secret;
 //   - every config source is a file of this ConfigMap, watched through
-//     ConfigDir; every SDS reference names a secret of the file it reads;
+//     ConfigDir, or a gateway credential's SDS document in CredentialsDir,
+//     watched there; every SDS reference names a secret of the file it reads;
 //     every cluster named by an inline route table that Envoy validates
 //     (validate_clusters unset or true) exists;
 //   - for Files returned by Render, the decoded messages equal the rendered

@@ -105,7 +105,12 @@ func (r *ProxyReconciler) secretRequests(ctx context.Context, obj client.Object)
 		logf.FromContext(ctx).Error(err, "listing gateways")
 		return nil
 	}
-	if !credentialNames(gws.Items)[obj.GetName()] {
+	drs := &networkingv1alpha1.DestinationRuleList{}
+	if err := r.List(ctx, drs, client.UnsafeDisableDeepCopy); err != nil {
+		logf.FromContext(ctx).Error(err, "listing destination rules")
+		return nil
+	}
+	if !credentialNames(gws.Items, drs.Items)[obj.GetName()] {
 		return nil
 	}
 	r.snapshots.invalidate()
@@ -130,10 +135,16 @@ func (r *ProxyReconciler) secretRequests(ctx context.Context, obj client.Object)
 	return out
 }
 
-// credentialNames are the Secret names Gateway servers may read: credentialName(s),
-// caCertCredentialName, and the <name>-cacert Secrets of the former.
-func credentialNames(gws []networkingv1alpha1.Gateway) map[string]bool {
+// credentialNames are the Secret names gateway proxies may read: Gateway servers'
+// credentialName(s), caCertCredentialName, DestinationRules' client credentialName, and the
+// <name>-cacert Secrets of credentialNames.
+func credentialNames(gws []networkingv1alpha1.Gateway, drs []networkingv1alpha1.DestinationRule) map[string]bool {
 	names := map[string]bool{}
+	for i := range drs {
+		for _, n := range mesh.ClientCredentialNames(&drs[i]) {
+			names[n], names[n+mesh.CredentialSuffixCA] = true, true
+		}
+	}
 	for i := range gws {
 		for _, s := range gws[i].Spec.Servers {
 			if s.TLS == nil {
@@ -156,8 +167,8 @@ func credentialNames(gws []networkingv1alpha1.Gateway) map[string]bool {
 // those seen before and deleted since (Deleted), which proxies holding a copy keep using. The
 // memory of deleted Secrets is the process's, like the rule gate's; a Secret no Gateway names
 // any more is forgotten. Callers hold s.mu.
-func (s *snapshotSource) credentials(ctx context.Context, gws []networkingv1alpha1.Gateway) ([]mesh.Credential, error) {
-	names := credentialNames(gws)
+func (s *snapshotSource) credentials(ctx context.Context, gws []networkingv1alpha1.Gateway, drs []networkingv1alpha1.DestinationRule) ([]mesh.Credential, error) {
+	names := credentialNames(gws, drs)
 	if s.secrets == nil || len(names) == 0 {
 		s.seenCredentials = nil
 		return nil, nil

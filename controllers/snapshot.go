@@ -108,7 +108,7 @@ func (s *snapshotSource) build(ctx context.Context) (*mesh.Snapshot, error) {
 	in.VirtualServices = s.vs.filter(vss.Items)
 	in.DestinationRules = s.dr.filter(drs.Items)
 	in.Gateways = s.gw.filter(gws.Items)
-	creds, err := s.credentials(ctx, in.Gateways)
+	creds, err := s.credentials(ctx, in.Gateways, in.DestinationRules)
 	if err != nil {
 		return nil, err
 	}

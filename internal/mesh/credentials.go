@@ -1,6 +1,10 @@
 package mesh
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+)
 
 // Credential is a Secret gateway servers may take TLS certificates from, as the mesh sees it:
 // which of the keys Istio reads it has. Its data stays out of the snapshot.
@@ -53,4 +57,32 @@ func CredentialPart(data map[string][]byte, keys []string) []byte {
 // Credential returns the credential Secret namespace/name, or nil.
 func (s *Snapshot) Credential(namespace, name string) *Credential {
 	return s.creds[namespace+"/"+name]
+}
+
+// ClientCredentialNames are the Secrets a DestinationRule's client TLS settings name
+// (credentialName, on its policy, subsets and port-level settings); gateway proxies read them.
+func ClientCredentialNames(dr *v1alpha1.DestinationRule) []string {
+	if dr == nil {
+		return nil
+	}
+	policies := []*v1alpha1.TrafficPolicy{dr.Spec.TrafficPolicy}
+	for i := range dr.Spec.Subsets {
+		policies = append(policies, dr.Spec.Subsets[i].TrafficPolicy)
+	}
+	var out []string
+	for _, tp := range policies {
+		if tp == nil {
+			continue
+		}
+		tls := []*v1alpha1.ClientTLSSettings{tp.TLS}
+		for _, pl := range tp.PortLevelSettings {
+			tls = append(tls, pl.TLS)
+		}
+		for _, t := range tls {
+			if t != nil && t.CredentialName != "" {
+				out = append(out, t.CredentialName)
+			}
+		}
+	}
+	return out
 }

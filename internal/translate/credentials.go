@@ -72,7 +72,7 @@ func (t *translator) serverCA(gs gatewayServer) (ca *envoy.Credential, ok bool) 
 	if s.CredentialName == "" {
 		field = at + ".credentialNames[0]"
 	}
-	for _, name := range []string{first, first + mesh.CredentialSuffixCA} {
+	for _, name := range caSources(first) {
 		if c := t.snap.Credential(t.proxy.Namespace, name); c != nil && c.HasCA {
 			if c.Deleted {
 				t.reportDeleted(gs, field, c)
@@ -159,3 +159,54 @@ func verifyClients(ctx *tlsv3.CommonTlsContext, s *v1alpha1.ServerTLSSettings, c
 	vc.TrustedCa = fileSource(s.CaCertificates)
 	ctx.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
 }
+
+// clientCredential resolves a DestinationRule's client credentialName as Istio does: a Secret of
+// the gateway proxy's namespace with the client certificate and key (MUTUAL) and the CA that
+// verifies the server (ca.crt or cacert there, or Secret <name>-cacert); without a CA the other
+// settings (caCertificates, system roots) verify it. Sidecars ignore it, as in Istio.
+func (b *clusterBuilder) clientCredential(s *v1alpha1.ClientTLSSettings, at string) (cert, ca *envoy.Credential) {
+	if b.credNS == "" {
+		b.report(at, ReasonUnsupported, "credentialName is used by gateway proxies only, as in Istio; sidecars use clientCertificate, privateKey and caCertificates")
+		return nil, nil
+	}
+	if strings.HasPrefix(s.CredentialName, "configmap://") {
+		b.unsupported(at, "a CA from a ConfigMap (configmap://)")
+		return nil, nil
+	}
+	if err := envoy.ValidateSource(s.CredentialName); err != nil {
+		b.report(at, ReasonSecretNotFound, "%v", err)
+		return nil, nil
+	}
+	deleted := func(c *mesh.Credential) {
+		if c.Deleted {
+			b.report(at, ReasonSecretNotFound, "Secret %s/%s was deleted; gateway proxies keep using the copy they have, new ones cannot", c.Namespace, c.Name)
+		}
+	}
+	for _, name := range caSources(s.CredentialName) {
+		if c := b.snap.Credential(b.credNS, name); c != nil && c.HasCA {
+			deleted(c)
+			ca = &envoy.Credential{Source: c.Name, Kind: envoy.CredentialCA}
+			break
+		}
+	}
+	c := b.snap.Credential(b.credNS, s.CredentialName)
+	switch {
+	case s.Mode != v1alpha1.ClientTLSMutual:
+		if ca == nil {
+			b.report(at, ReasonSecretNotFound, "neither Secret %s/%s nor %s/%s%s holds a CA (ca.crt or cacert); the server is verified without it",
+				b.credNS, s.CredentialName, b.credNS, s.CredentialName, mesh.CredentialSuffixCA)
+		}
+	case c == nil:
+		b.report(at, ReasonSecretNotFound, "Secret %s/%s does not exist (it must be in the namespace of the gateway pods); connections go without a client certificate", b.credNS, s.CredentialName)
+	case !c.HasCert || !c.HasKey:
+		b.report(at, ReasonSecretNotFound, "Secret %s/%s does not hold a client certificate (tls.crt and tls.key, or cert and key)", c.Namespace, c.Name)
+	default:
+		deleted(c) // reported once if it is the CA's too (problems are deduplicated)
+		cert = &envoy.Credential{Source: c.Name, Kind: envoy.CredentialCert}
+	}
+	return cert, ca
+}
+
+// caSources are the Secrets a credential's CA is read from, in Istio's order: <name>-cacert,
+// then the credential's own Secret.
+func caSources(name string) []string { return []string{name + mesh.CredentialSuffixCA, name} }

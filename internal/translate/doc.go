@@ -25,7 +25,8 @@
 // in the proxy's namespace (mesh.Snapshot.Credential: key names only) and read through SDS
 // documents of envoy.Credential; Resources.Credentials lists them for the proxy reconciler,
 // which copies them next to those documents. A missing Secret is SecretNotFound and skips its
-// server; a Secret the mesh saw and lost (Deleted) keeps it.
+// server; a Secret the mesh saw and lost (Deleted) keeps it. A DestinationRule's client
+// credentialName gives gateway proxies their client certificate and CA the same way.
 //
 // Clusters: outbound|<port>||<host> for every service port the proxy sees, and
 // outbound|<port>|<subset>|<host> for the subsets its routes name (unused subsets cost no bytes);
@@ -54,7 +55,7 @@
 //
 // tunnel, proxyProtocol, retryBudget, zoneAwareLbSetting, failoverPriority,
 // outlierDetectionHttpErrorCodes, tcp.idleTimeout on TCP ports, DestinationRule credentialName
-// (client certificates from Secrets), caCrl, fault exponentialDelay and http2Error, destinationSubnets and
+// on sidecars (as in Istio, only gateway proxies read it) and configmap:// CAs, caCrl, fault exponentialDelay and http2Error, destinationSubnets and
 // sourceSubnet matches, JWT claim matches, Gateway bind and
 // server insecureSkipVerify. Protocol sniffing: ports without a protocol are TCP.
 package translate

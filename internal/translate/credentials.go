@@ -119,6 +119,9 @@ func (t *translator) reportDeleted(gs gatewayServer, field string, c *mesh.Crede
 
 // useCredentials records that the proxy's config reads cs.
 func (t *translator) useCredentials(cs []envoy.Credential) {
+	if len(cs) == 0 {
+		return
+	}
 	if t.credentials == nil {
 		t.credentials = map[envoy.Credential]bool{}
 	}
@@ -129,6 +132,9 @@ func (t *translator) useCredentials(cs []envoy.Credential) {
 
 // usedCredentials lists the credentials the proxy's config reads, sorted.
 func (t *translator) usedCredentials() []envoy.Credential {
+	if len(t.credentials) == 0 {
+		return nil
+	}
 	out := make([]envoy.Credential, 0, len(t.credentials))
 	for c := range t.credentials {
 		out = append(out, c)

@@ -298,17 +298,31 @@ func (r *ProxyReconciler) applyCredentials(ctx context.Context, pod *corev1.Pod,
 		Data: data,
 	}
 	if !exists {
-		if err := r.Create(ctx, sec); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := r.Create(ctx, sec); apierrors.IsAlreadyExists(err) {
+			return nil // the cache lags behind an earlier create; its event brings the pod back
+		} else if err != nil {
 			return fmt.Errorf("creating secret %s: %w", name, err)
 		}
-		return nil
-	}
-	sec.ResourceVersion = cur.ResourceVersion
-	sec.Labels = mergeMaps(cur.Labels, sec.Labels)
-	if err := r.Update(ctx, sec); err != nil {
-		return fmt.Errorf("updating secret %s: %w", name, err)
+	} else {
+		sec.ResourceVersion = cur.ResourceVersion
+		sec.Labels = mergeMaps(cur.Labels, sec.Labels)
+		if err := r.Update(ctx, sec); err != nil {
+			return fmt.Errorf("updating secret %s: %w", name, err)
+		}
 	}
 	logf.FromContext(ctx).V(1).Info("credentials written", "secret", name, "hash", hash)
+	// As with the config hash: a pod update makes the kubelet resync its volumes now rather than
+	// within its sync period, so a rotated certificate reaches Envoy at once.
+	if pod.Annotations[envoy.CredentialsHashAnnotation] != hash {
+		before := pod.DeepCopy()
+		if pod.Annotations == nil {
+			pod.Annotations = map[string]string{}
+		}
+		pod.Annotations[envoy.CredentialsHashAnnotation] = hash
+		if err := r.Patch(ctx, pod, client.MergeFrom(before)); err != nil {
+			return fmt.Errorf("stamping credentials hash %s on the pod: %w", hash, err)
+		}
+	}
 	return nil
 }
 

@@ -112,10 +112,15 @@ spec:
 	It("copies a rotated certificate without touching the ConfigMap", func() {
 		cm := proxyConfig(pod)
 		Expect(k8sClient.Update(ctx, webCert("v2"))).To(Succeed())
-		credentialsSecret(pod, func(g Gomega, s *corev1.Secret) {
+		sec := credentialsSecret(pod, func(g Gomega, s *corev1.Secret) {
 			g.Expect(s.Data).To(HaveKeyWithValue("web-cert_tls.key", fakePEM("PRIVATE KEY", "v2")))
 		})
 		Expect(proxyConfig(pod).ResourceVersion).To(Equal(cm.ResourceVersion))
+		// The pod carries the copy's hash: the update makes the kubelet resync the volume now.
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(pod), pod)).To(Succeed())
+			g.Expect(pod.Annotations).To(HaveKeyWithValue(envoy.CredentialsHashAnnotation, sec.Annotations[envoy.CredentialsHashAnnotation]))
+		}).Should(Succeed())
 	})
 
 	It("keeps the config and the copy when the Secret is deleted, and reports it", func() {

@@ -29,7 +29,8 @@ const (
 	CredentialsSecretSuffix = "-credentials"
 	// CredentialsHashAnnotation on that Secret is a hash of the sources its data was copied from
 	// (their names and resourceVersions), so an unchanged copy is recognised without reading the
-	// sources' data.
+	// sources' data. The reconciler stamps it on the pod too, which makes the kubelet resync the
+	// volume at once.
 	CredentialsHashAnnotation = "mizzen.dev/credentials-hash"
 
 	// credentialSep separates a source Secret's name from the file in the credentials Secret's

@@ -244,35 +244,37 @@ func (r *ProxyReconciler) applyCredentials(ctx context.Context, pod *corev1.Pod,
 		}
 		old = full.Data
 	}
-	fetched := map[string]*corev1.Secret{}
+	fetched := map[string]*corev1.Secret{} // nil: not found
 	fetch := func(src string) (*corev1.Secret, error) {
 		if s, ok := fetched[src]; ok {
 			return s, nil
 		}
 		s := &corev1.Secret{}
-		err := r.creds.api.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: src}, s)
-		if err == nil || apierrors.IsNotFound(err) {
-			fetched[src] = s
+		if err := r.creds.api.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: src}, s); apierrors.IsNotFound(err) {
+			s = nil
+		} else if err != nil {
+			return nil, fmt.Errorf("reading secret %s: %w", src, err)
 		}
-		return s, err
+		fetched[src] = s
+		return s, nil
 	}
 	pems := map[envoy.Credential]envoy.CredentialPEM{}
 	for _, c := range creds {
 		src, err := fetch(c.Source)
-		switch {
-		case apierrors.IsNotFound(err):
+		if err != nil {
+			return err
+		}
+		if src == nil {
 			// Gone: keep the pod's copy, if it has one (translate reports the Secret missing).
 			if p := pemFrom(c, old); p != nil {
 				pems[c] = *p
 			}
-		case err != nil:
-			return fmt.Errorf("reading secret %s: %w", c.Source, err)
-		default:
-			p := envoy.CredentialPEM{Chain: mesh.CredentialPart(src.Data, mesh.CredentialCertKeys),
-				Key: mesh.CredentialPart(src.Data, mesh.CredentialKeyKeys), CA: mesh.CredentialPart(src.Data, mesh.CredentialCAKeys)}
-			if complete(c, p) { // else it lost a key since the snapshot: its event brings the pod back
-				pems[c] = p
-			}
+			continue
+		}
+		p := envoy.CredentialPEM{Chain: mesh.CredentialPart(src.Data, mesh.CredentialCertKeys),
+			Key: mesh.CredentialPart(src.Data, mesh.CredentialKeyKeys), CA: mesh.CredentialPart(src.Data, mesh.CredentialCAKeys)}
+		if complete(c, p) { // else it lost a key since the snapshot: its event brings the pod back
+			pems[c] = p
 		}
 	}
 	data, err := envoy.RenderCredentials(pems)
@@ -280,11 +282,10 @@ func (r *ProxyReconciler) applyCredentials(ctx context.Context, pod *corev1.Pod,
 		return fmt.Errorf("credentials of proxy %s: %w", id, err)
 	}
 	hash, err := credentialsHash(creds, func(src string) (*corev1.Secret, error) {
-		s, ok := fetched[src]
-		if !ok || s.Name == "" {
-			return nil, apierrors.NewNotFound(corev1.Resource("secrets"), src)
+		if s := fetched[src]; s != nil {
+			return s, nil
 		}
-		return s, nil
+		return nil, apierrors.NewNotFound(corev1.Resource("secrets"), src)
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -126,13 +127,23 @@ spec:
 	It("keeps the config and the copy when the Secret is deleted, and reports it", func() {
 		Expect(ruleProblems(src)).NotTo(ContainElement(ContainSubstring("servers[0]")))
 		cm := proxyConfig(pod)
-		before := credentialsSecret(pod, func(Gomega, *corev1.Secret) {})
 		Expect(k8sClient.Delete(ctx, webCert(""))).To(Succeed())
-		// The reconciler records the deletion in the copy's hash and keeps its files.
+		// Certificate and CA of one Secret: both copies stay.
+		Expect(k8sClient.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "mtls-cert", Namespace: ns}})).To(Succeed())
+		// The reconciler records both deletions in the copy's hash (sources "gone") and keeps
+		// their files.
+		creds := []envoy.Credential{{Source: "mtls-cert", Kind: envoy.CredentialCA}, {Source: "mtls-cert", Kind: envoy.CredentialCert},
+			{Source: "web-cert", Kind: envoy.CredentialCert}}
+		gone, err := credentialsHash(creds, func(name string) (*corev1.Secret, error) {
+			return nil, apierrors.NewNotFound(corev1.Resource("secrets"), name)
+		})
+		Expect(err).NotTo(HaveOccurred())
 		after := credentialsSecret(pod, func(g Gomega, s *corev1.Secret) {
-			g.Expect(s.Annotations[envoy.CredentialsHashAnnotation]).NotTo(Equal(before.Annotations[envoy.CredentialsHashAnnotation]))
+			g.Expect(s.Annotations).To(HaveKeyWithValue(envoy.CredentialsHashAnnotation, gone))
 		})
 		Expect(after.Data).To(HaveKeyWithValue("web-cert_tls.key", fakePEM("PRIVATE KEY", "v2")))
+		Expect(after.Data).To(HaveKeyWithValue("mtls-cert_tls.key", fakePEM("PRIVATE KEY", "m")))
+		Expect(after.Data).To(HaveKeyWithValue("mtls-cert_ca.crt", fakePEM("CERTIFICATE", "ca")))
 		Consistently(func() string { return proxyConfig(pod).ResourceVersion }, 2*time.Second).Should(Equal(cm.ResourceVersion))
 		// src saw the Secret before: translate keeps the server (the same config) and reports it.
 		Expect(ruleProblems(src)).To(ContainElement(HavePrefix("Gateway " + ns + "/secure spec.servers[0].tls.credentialName SecretNotFound: Secret " + ns + "/web-cert was deleted")))

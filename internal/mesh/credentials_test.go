@@ -37,7 +37,9 @@ func TestCredentialOf(t *testing.T) {
 }
 
 func TestClientCredentialNames(t *testing.T) {
-	tls := func(name string) *v1alpha1.ClientTLSSettings { return &v1alpha1.ClientTLSSettings{CredentialName: name} }
+	tls := func(name string) *v1alpha1.ClientTLSSettings {
+		return &v1alpha1.ClientTLSSettings{CredentialName: name}
+	}
 	dr := &v1alpha1.DestinationRule{Spec: v1alpha1.DestinationRuleSpec{
 		TrafficPolicy: &v1alpha1.TrafficPolicy{TLS: tls("top"),
 			PortLevelSettings: []v1alpha1.PortTrafficPolicy{{TLS: tls("port")}, {}}},

@@ -112,6 +112,8 @@ type ProxyReconciler struct {
 	tracker *rollout.Tracker
 	// onRecorded are called after each proxy's record changed (the status reconcilers recount).
 	onRecorded []func()
+	// creds copies gateway credentials (credentials.go); set by SetupWithManager.
+	creds *credentialSync
 }
 
 // NewProxyReconciler returns the proxy reconciler; opts.Identity must be valid after defaults.
@@ -358,6 +360,10 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		return ctrl.Result{}, nil
 	}
 
+	// The files the config reads first: the kubelet may swap the two volumes in any order.
+	if err := r.applyCredentials(ctx, pod, id, res.Credentials); err != nil {
+		return ctrl.Result{}, err
+	}
 	name := envoy.ConfigMapName(id)
 	cur := configMapMeta()
 	err = r.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: name}, cur)
@@ -521,6 +527,9 @@ func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("looking up cert-manager's Certificate kind: %w", err)
 	default:
 		b = b.Owns(&certmanagerv1.Certificate{})
+	}
+	if err := r.setupCredentials(mgr, b); err != nil {
+		return err
 	}
 	return b.
 		Watches(&corev1.Pod{}, r.podSnapshotHandler()).

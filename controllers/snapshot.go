@@ -54,6 +54,11 @@ type snapshotSource struct {
 
 	// onBuild are called, outside the lock, with each new snapshot.
 	onBuild []func(*mesh.Snapshot)
+
+	// secrets lists credential Secrets (keys only; nil: no credentials); seenCredentials
+	// remembers them for when they are deleted (credentials.go).
+	secrets         client.Reader
+	seenCredentials map[types.NamespacedName]mesh.Credential
 }
 
 // heldVersion is a rule version and the first snapshot that held it.
@@ -192,6 +197,11 @@ func (s *snapshotSource) build(ctx context.Context) (*mesh.Snapshot, error) {
 	in.VirtualServices = s.vs.filter(vss.Items)
 	in.DestinationRules = s.dr.filter(drs.Items)
 	in.Gateways = s.gw.filter(gws.Items)
+	creds, err := s.credentials(ctx, in.Gateways, in.DestinationRules)
+	if err != nil {
+		return nil, err
+	}
+	in.Credentials = creds
 	return mesh.New(in), nil
 }
 
@@ -313,7 +323,9 @@ func (g *ruleGate[V, P]) refusal(obj client.Object) []validate.Problem {
 }
 
 // refused reports the rules of snap that translation refused for some proxy (problems with reason
-// InvalidConfig naming a VirtualService, DestinationRule or Gateway), marks their versions so that
+// InvalidConfig naming a VirtualService, DestinationRule or Gateway; not SecretNotFound: a
+// deleted Secret leaves the Gateway's generation as it was, so refusing it would drop the
+// Gateway rather than keep it — the snapshot remembers deleted Secrets instead, credentials.go), marks their versions so that
 // the next snapshot carries their last valid versions instead, and invalidates snap. A caller that
 // gets true must not write what it translated from snap: it translates again from a new snapshot.
 //

@@ -45,7 +45,8 @@ var strictJSON = protojson.UnmarshalOptions{}
 //   - resource names are unique per document; each SDS document holds its
 //     one secret;
 //   - every config source is a file of this ConfigMap, watched through
-//     ConfigDir; every SDS reference names a secret of the file it reads;
+//     ConfigDir, or a gateway credential's SDS document in CredentialsDir,
+//     watched there; every SDS reference names a secret of the file it reads;
 //     every cluster named by an inline route table that Envoy validates
 //     (validate_clusters unset or true) exists;
 //   - for Files returned by Render, the decoded messages equal the rendered
@@ -238,6 +239,16 @@ func (c *checker) checkSource(s *corev3.ConfigSource, at *path) error {
 	if p == nil {
 		return at.errorf("config source is not a file (%T): no management server serves it", s.GetConfigSourceSpecifier())
 	}
+	if key, ok := strings.CutPrefix(p.GetPath(), CredentialsDir+"/"); ok {
+		// A gateway credential's SDS document, in the credentials Secret's volume.
+		if _, ok := parseSDSKey(key); !ok {
+			return at.errorf("path %q is not a credential's SDS document", p.GetPath())
+		}
+		if p.GetWatchedDirectory().GetPath() != CredentialsDir {
+			return at.errorf("path %q: watched_directory %q, want %q", p.GetPath(), p.GetWatchedDirectory().GetPath(), CredentialsDir)
+		}
+		return nil
+	}
 	file, ok := strings.CutPrefix(p.GetPath(), ConfigDir+"/")
 	if _, exists := c.files[file]; !ok || !exists || file == BootstrapFile {
 		return at.errorf("path %q is not an xDS file of this config (%s/{%s,%s,%s,%s})",
@@ -259,6 +270,12 @@ func (c *checker) checkSecretRef(s *tlsv3.SdsSecretConfig, at *path) error {
 	p := s.GetSdsConfig().GetPathConfigSource()
 	if p == nil {
 		return nil // checkSource reports it
+	}
+	if key, ok := strings.CutPrefix(p.GetPath(), CredentialsDir+"/"); ok {
+		if cred, ok := parseSDSKey(key); ok && cred.SDSName() != s.GetName() {
+			return at.errorf("secret %q read from %s, which holds %q", s.GetName(), p.GetPath(), cred.SDSName())
+		}
+		return nil // checkSource reports a path that is no credential's
 	}
 	file, _ := strings.CutPrefix(p.GetPath(), ConfigDir+"/")
 	name, ok := c.secrets[file]

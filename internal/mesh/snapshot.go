@@ -172,6 +172,9 @@ type Input struct {
 	VirtualServices  []v1alpha1.VirtualService
 	DestinationRules []v1alpha1.DestinationRule
 	Gateways         []v1alpha1.Gateway
+	// Credentials are the Secrets gateway servers may take certificates from (credentialName):
+	// which exist and which keys they have, never their data.
+	Credentials []Credential
 }
 
 // Snapshot is the mesh at one moment. Read-only after New; safe for concurrent use.
@@ -186,6 +189,7 @@ type Snapshot struct {
 	byHost map[string]*Service
 	podsBy map[string]*Pod // namespace/name
 	podsIP map[string]*Pod
+	creds  map[string]*Credential // namespace/name
 
 	mu   sync.Mutex
 	memo map[any]*memoEntry
@@ -227,6 +231,11 @@ func New(in Input) *Snapshot {
 		podsBy:   map[string]*Pod{},
 		podsIP:   map[string]*Pod{},
 		memo:     map[any]*memoEntry{},
+		creds:    make(map[string]*Credential, len(in.Credentials)),
+	}
+	for i := range in.Credentials {
+		c := &in.Credentials[i]
+		s.creds[c.Namespace+"/"+c.Name] = c
 	}
 	nodes := map[string]*corev1.Node{}
 	for i := range in.Nodes {

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/validate"
 )
@@ -37,6 +38,8 @@ type serviceClusters struct {
 	// hash is the consistent-hash policy routes to a cluster must carry, by cluster name.
 	hash     map[string][]*routev3.RouteAction_HashPolicy
 	problems []validate.Problem
+	// credentials the clusters' TLS contexts read (a gateway's client credentialName).
+	credentials []envoy.Credential
 }
 
 type clusterKey struct {
@@ -44,6 +47,9 @@ type clusterKey struct {
 	port int32
 	dr   *v1alpha1.DestinationRule
 	loc  mesh.Locality // zero unless the clusters depend on the proxy's locality
+	// credNS is the gateway proxy's namespace when the rule names client credentials (Secrets
+	// of that namespace); "" otherwise.
+	credNS string
 }
 
 // serviceClusters returns the clusters of a service port as this proxy gets them.
@@ -65,12 +71,16 @@ func (t *translator) serviceClusters(svc *mesh.Service, port mesh.Port) *service
 			key.loc = t.proxy.Locality
 		}
 	}
+	if t.proxy.Kind == mesh.Gateway && len(mesh.ClientCredentialNames(dr)) > 0 {
+		key.credNS = t.proxy.Namespace
+	}
 	sc := t.snap.Memo(key, func() any {
-		b := &clusterBuilder{snap: t.snap, svc: svc, port: port, dr: dr, loc: key.loc,
+		b := &clusterBuilder{snap: t.snap, svc: svc, port: port, dr: dr, loc: key.loc, credNS: key.credNS,
 			out: &serviceClusters{subsets: map[string]bool{}, hash: map[string][]*routev3.RouteAction_HashPolicy{}}}
 		b.build()
 		return b.out
 	}).(*serviceClusters)
+	t.useCredentials(sc.credentials)
 	return sc
 }
 
@@ -97,6 +107,8 @@ type clusterBuilder struct {
 	dr   *v1alpha1.DestinationRule
 	loc  mesh.Locality
 	out  *serviceClusters
+	// credNS: the gateway's namespace, whose Secrets client credentialNames name; "" for sidecars.
+	credNS string
 }
 
 func (b *clusterBuilder) report(field, reason, format string, args ...any) {

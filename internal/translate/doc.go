@@ -19,9 +19,14 @@
 //   - 0.0.0.0_15021 (/healthz/ready → admin /ready) and 0.0.0.0_15090 (/stats/prometheus), both
 //     through the bootstrap's static cluster PrometheusStatsCluster.
 //
-// Gateway listeners: one per server port (HTTP, HTTPS terminated with certificate files, TLS
-// passthrough by SNI, TCP), routed by the VirtualServices bound to the Gateways selecting the
-// proxy.
+// Gateway listeners: one per server port (HTTP, HTTPS terminated with certificate files or with
+// Secrets named by credentialName(s) and caCertCredentialName, TLS passthrough by SNI, TCP),
+// routed by the VirtualServices bound to the Gateways selecting the proxy. Secrets are looked up
+// in the proxy's namespace (mesh.Snapshot.Credential: key names only) and read through SDS
+// documents of envoy.Credential; Resources.Credentials lists them for the proxy reconciler,
+// which copies them next to those documents. A missing Secret is SecretNotFound and skips its
+// server; a Secret the mesh saw and lost (Deleted) keeps it. A DestinationRule's client
+// credentialName gives gateway proxies their client certificate and CA the same way.
 //
 // Clusters: outbound|<port>||<host> for every service port the proxy sees, and
 // outbound|<port>|<subset>|<host> for the subsets its routes name (unused subsets cost no bytes);
@@ -43,13 +48,14 @@
 // Problem.Field names the object first: "VirtualService default/reviews spec.http[0].fault"
 // (ProblemObject splits it). Reasons: Unsupported (accepted, not translated: never dropped
 // silently), HostNotFound and SubsetNotFound (traffic goes to BlackHoleCluster),
-// DelegateNotFound, ConflictingHost (the older VirtualService keeps the host), InvalidConfig.
+// DelegateNotFound, ConflictingHost (the older VirtualService keeps the host), InvalidConfig,
+// SecretNotFound.
 //
 // # Not translated yet (reported Unsupported)
 //
 // tunnel, proxyProtocol, retryBudget, zoneAwareLbSetting, failoverPriority,
-// outlierDetectionHttpErrorCodes, tcp.idleTimeout on TCP ports, credentialName (client and server: secrets
-// from Kubernetes Secrets), caCrl, fault exponentialDelay and http2Error, destinationSubnets and
+// outlierDetectionHttpErrorCodes, tcp.idleTimeout on TCP ports, DestinationRule credentialName
+// on sidecars (as in Istio, only gateway proxies read it) and configmap:// CAs, caCrl, fault exponentialDelay and http2Error, destinationSubnets and
 // sourceSubnet matches, JWT claim matches, Gateway bind and
 // server insecureSkipVerify. Protocol sniffing: ports without a protocol are TCP.
 package translate

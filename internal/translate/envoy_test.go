@@ -31,6 +31,14 @@ func TestRenderContract(t *testing.T) {
 			if err := envoy.Verify(files); err != nil {
 				t.Fatal(err)
 			}
+			// The credentials the listeners read render into a credentials Secret.
+			pems := map[envoy.Credential]envoy.CredentialPEM{}
+			for _, c := range res.Credentials {
+				pems[c] = envoy.CredentialPEM{Chain: []byte("chain"), Key: []byte("key"), CA: []byte("ca")}
+			}
+			if _, err := envoy.RenderCredentials(pems); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }

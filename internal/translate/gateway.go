@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 )
 
@@ -237,26 +238,45 @@ func (t *translator) gatewayTLSChain(gs gatewayServer, port int32, http bool) *l
 		return nil
 	}
 	ctx := &tlsv3.DownstreamTlsContext{CommonTlsContext: &tlsv3.CommonTlsContext{}}
+	var creds []envoy.Credential // Secrets the context reads
 	switch s.Mode {
 	case v1alpha1.ServerTLSIstioMutual:
 		ctx = meshServerTLS(t.snap.Settings.TrustDomain)
 	case v1alpha1.ServerTLSSimple, v1alpha1.ServerTLSMutual, v1alpha1.ServerTLSOptionalMutual:
-		if s.ServerCertificate == "" {
-			t.report("Gateway", gs.gw.Namespace, gs.gw.Name, at+".credentialName", ReasonUnsupported,
-				"certificates from a Secret (credentialName) are not translated yet; give serverCertificate and privateKey files; server skipped")
+		if s.ServerCertificate != "" {
+			ctx.CommonTlsContext.TlsCertificates = []*tlsv3.TlsCertificate{{CertificateChain: fileSource(s.ServerCertificate), PrivateKey: fileSource(s.PrivateKey)}}
+			for _, c := range s.TLSCertificates {
+				if c.ServerCertificate != "" {
+					ctx.CommonTlsContext.TlsCertificates = append(ctx.CommonTlsContext.TlsCertificates,
+						&tlsv3.TlsCertificate{CertificateChain: fileSource(c.ServerCertificate), PrivateKey: fileSource(c.PrivateKey)})
+				}
+			}
+		} else if s.CredentialName != "" || len(s.CredentialNames) > 0 {
+			certs, ok := t.serverCredentials(gs)
+			if !ok {
+				return nil
+			}
+			for _, c := range certs {
+				ctx.CommonTlsContext.TlsCertificateSdsSecretConfigs = append(ctx.CommonTlsContext.TlsCertificateSdsSecretConfigs, c.SDSConfig())
+			}
+			creds = certs
+		} else {
+			t.report("Gateway", gs.gw.Namespace, gs.gw.Name, at, ReasonUnsupported,
+				"mode %s needs credentialName, credentialNames or serverCertificate; server skipped", s.Mode)
 			return nil
 		}
-		ctx.CommonTlsContext.TlsCertificates = []*tlsv3.TlsCertificate{{CertificateChain: fileSource(s.ServerCertificate), PrivateKey: fileSource(s.PrivateKey)}}
-		for _, c := range s.TLSCertificates {
-			if c.ServerCertificate != "" {
-				ctx.CommonTlsContext.TlsCertificates = append(ctx.CommonTlsContext.TlsCertificates,
-					&tlsv3.TlsCertificate{CertificateChain: fileSource(c.ServerCertificate), PrivateKey: fileSource(c.PrivateKey)})
+		if s.Mode != v1alpha1.ServerTLSSimple {
+			ca, ok := t.serverCA(gs)
+			if !ok {
+				return nil
 			}
-		}
-		if s.Mode != v1alpha1.ServerTLSSimple && s.CaCertificates != "" {
-			ctx.CommonTlsContext.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: &tlsv3.CertificateValidationContext{
-				TrustedCa: fileSource(s.CaCertificates), MatchTypedSubjectAltNames: exactSANs(tlsv3.SubjectAltNameMatcher_DNS, s.SubjectAltNames)}}
-			ctx.RequireClientCertificate = wrapperspb.Bool(s.Mode == v1alpha1.ServerTLSMutual)
+			if ca != nil {
+				creds = append(creds, *ca)
+			}
+			if ca != nil || s.CaCertificates != "" {
+				verifyClients(ctx.CommonTlsContext, s, ca)
+				ctx.RequireClientCertificate = wrapperspb.Bool(s.Mode == v1alpha1.ServerTLSMutual)
+			}
 		}
 	default:
 		t.report("Gateway", gs.gw.Namespace, gs.gw.Name, at+".mode", ReasonUnsupported, "TLS mode %s is not translated; server skipped", s.Mode)
@@ -288,6 +308,7 @@ func (t *translator) gatewayTLSChain(gs gatewayServer, port int32, http bool) *l
 		return nil
 	}
 	fc.Filters = []*listenerv3.Filter{f}
+	t.useCredentials(creds)
 	return fc
 }
 
@@ -399,7 +420,11 @@ func (t *translator) serverTLSOptions(gs gatewayServer, ctx *tlsv3.DownstreamTls
 		}
 	}
 	if len(s.VerifyCertificateSpki) > 0 || len(s.VerifyCertificateHash) > 0 {
-		if vc := ctx.CommonTlsContext.GetValidationContext(); vc != nil {
+		vc := ctx.CommonTlsContext.GetValidationContext()
+		if vc == nil {
+			vc = ctx.CommonTlsContext.GetCombinedValidationContext().GetDefaultValidationContext()
+		}
+		if vc != nil {
 			vc.VerifyCertificateSpki, vc.VerifyCertificateHash = s.VerifyCertificateSpki, s.VerifyCertificateHash
 		} else {
 			unsupported("verifyCertificateSpki", "certificate pinning without caCertificates")
@@ -407,12 +432,6 @@ func (t *translator) serverTLSOptions(gs gatewayServer, ctx *tlsv3.DownstreamTls
 	}
 	if s.CaCrl != "" {
 		unsupported("caCrl", "caCrl")
-	}
-	if len(s.CredentialNames) > 0 {
-		unsupported("credentialNames", "credentialNames (certificates from Secrets)")
-	}
-	if s.CaCertCredentialName != "" {
-		unsupported("caCertCredentialName", "caCertCredentialName (a CA from a Secret)")
 	}
 	if s.InsecureSkipVerify != nil {
 		unsupported("insecureSkipVerify", "insecureSkipVerify on a server")

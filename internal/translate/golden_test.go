@@ -2,6 +2,7 @@ package translate_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/translate"
 	"github.com/mizzen-mesh/mizzen/internal/validate"
@@ -90,6 +92,18 @@ func (c *testCase) readObjects(t testing.TB, data []byte, dir, defaultNS string)
 		case rule && head.Kind == "Gateway":
 			c.in.Gateways = append(c.in.Gateways, v1alpha1.Gateway{})
 			obj = &c.in.Gateways[len(c.in.Gateways)-1]
+		case head.Kind == "Secret" && head.APIVersion == "v1":
+			// Only which keys it has reaches the snapshot. Test-only annotation
+			// mizzen.dev/test-deleted: the Secret was seen and is gone.
+			var sec corev1.Secret
+			if err := yaml.Unmarshal([]byte(doc), &sec); err != nil {
+				t.Fatalf("Secret: %v", err)
+			}
+			sec.Namespace = cmp.Or(sec.Namespace, defaultNS)
+			cred := mesh.CredentialOf(&sec)
+			cred.Deleted = sec.Annotations["mizzen.dev/test-deleted"] == "true"
+			c.in.Credentials = append(c.in.Credentials, cred)
+			continue
 		case head.Kind == "MeshSettings":
 			var s struct {
 				Kind string
@@ -297,6 +311,13 @@ func deepCheck(t testing.TB, what string, m proto.Message, clusters map[string]b
 		}
 		checkRefs(t, what, refs, clusters)
 	case *tlsv3.SdsSecretConfig:
+		if p := m.GetSdsConfig().GetPathConfigSource(); strings.HasPrefix(p.GetPath(), envoy.CredentialsDir+"/") {
+			// A gateway credential: its document is in the credentials Secret's volume.
+			if !strings.HasPrefix(m.GetName(), "kubernetes://") || p.GetWatchedDirectory().GetPath() != envoy.CredentialsDir {
+				t.Errorf("%s: credential %q read from %q (watching %q)", what, m.GetName(), p.GetPath(), p.GetWatchedDirectory().GetPath())
+			}
+			break
+		}
 		want := map[string]string{translate.WorkloadCertSecretName: translate.WorkloadSDSFile, translate.RootCASecretName: translate.RootCASDSFile}[m.GetName()]
 		p := m.GetSdsConfig().GetPathConfigSource()
 		if want == "" || p.GetPath() != translate.SDSPathDir+"/"+want || p.GetWatchedDirectory().GetPath() != translate.SDSPathDir {
@@ -384,12 +405,13 @@ func render(t testing.TB, res translate.Resources, problems []validate.Problem) 
 		Message string `json:"message"`
 	}
 	doc := struct {
-		Problems []problem `json:"problems"`
+		Problems    []problem          `json:"problems"`
+		Credentials []envoy.Credential `json:"credentials,omitempty"`
 		// Rules: the rule versions the config was built from (what a rollout waits for).
 		Rules     map[string]int64  `json:"rules"`
 		Listeners []json.RawMessage `json:"listeners"`
 		Clusters  []json.RawMessage `json:"clusters"`
-	}{Problems: []problem{}, Rules: map[string]int64{}}
+	}{Problems: []problem{}, Credentials: res.Credentials, Rules: map[string]int64{}}
 	for _, set := range res.Rules {
 		for k, g := range set {
 			doc.Rules[k] = g

@@ -47,7 +47,7 @@ func TestRuleProblems(t *testing.T) {
 		"DestinationRule default/empty-subset spec.subsets[1] NoMatchingPods",
 		"DestinationRule default/ghost spec.host HostNotFound",
 		"Gateway default/bookinfo-gateway spec.servers[2].tls.caCrl Unsupported",
-		"Gateway default/bookinfo-gateway spec.servers[3].tls.credentialName Unsupported",
+		"Gateway default/bookinfo-gateway spec.servers[3].tls.credentialName SecretNotFound",
 		"Gateway default/podless spec.selector NoMatchingPods",
 		"VirtualService default/ghost spec.hosts[0] HostNotFound",
 		"VirtualService default/ratings-new spec.hosts[0] ConflictingHost",

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 )
 
@@ -118,6 +119,7 @@ func (b *clusterBuilder) applyTLS(c *clusterv3.Cluster, p policy, subset string,
 		return
 	}
 	var ctx *tlsv3.UpstreamTlsContext
+	var cert, ca *envoy.Credential // from a gateway's credentialName
 	switch s.Mode {
 	case v1alpha1.ClientTLSDisable, "":
 		return
@@ -134,7 +136,7 @@ func (b *clusterBuilder) applyTLS(c *clusterv3.Cluster, p policy, subset string,
 	case v1alpha1.ClientTLSSimple, v1alpha1.ClientTLSMutual:
 		ctx = &tlsv3.UpstreamTlsContext{Sni: s.Sni, CommonTlsContext: &tlsv3.CommonTlsContext{}}
 		if s.CredentialName != "" {
-			b.unsupported(p.tlsAt+".credentialName", "credentialName (certificates from a Secret)")
+			cert, ca = b.clientCredential(s, p.tlsAt+".credentialName")
 		}
 		if s.CaCrl != "" {
 			b.unsupported(p.tlsAt+".caCrl", "caCrl")
@@ -144,14 +146,25 @@ func (b *clusterBuilder) applyTLS(c *clusterv3.Cluster, p policy, subset string,
 			// Without caCertificates the server is checked against the system's roots, as Istio
 			// does; only insecureSkipVerify turns verification off.
 			vc := &tlsv3.CertificateValidationContext{MatchTypedSubjectAltNames: exactSANs(tlsv3.SubjectAltNameMatcher_DNS, s.SubjectAltNames)}
-			if s.CaCertificates != "" {
+			switch {
+			case ca != nil:
+				ctx.CommonTlsContext.ValidationContextType = &tlsv3.CommonTlsContext_CombinedValidationContext{
+					CombinedValidationContext: &tlsv3.CommonTlsContext_CombinedCertificateValidationContext{
+						DefaultValidationContext: vc, ValidationContextSdsSecretConfig: ca.SDSConfig()}}
+			case s.CaCertificates != "":
 				vc.TrustedCa = fileSource(s.CaCertificates)
-			} else {
+			default:
 				vc.SystemRootCerts = &tlsv3.CertificateValidationContext_SystemRootCerts{}
 			}
-			ctx.CommonTlsContext.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
+			if ca == nil {
+				ctx.CommonTlsContext.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
+			}
 		}
-		if s.Mode == v1alpha1.ClientTLSMutual && s.ClientCertificate != "" {
+		switch {
+		case s.Mode != v1alpha1.ClientTLSMutual:
+		case cert != nil:
+			ctx.CommonTlsContext.TlsCertificateSdsSecretConfigs = []*tlsv3.SdsSecretConfig{cert.SDSConfig()}
+		case s.ClientCertificate != "":
 			ctx.CommonTlsContext.TlsCertificates = []*tlsv3.TlsCertificate{{
 				CertificateChain: fileSource(s.ClientCertificate), PrivateKey: fileSource(s.PrivateKey)}}
 		}
@@ -168,6 +181,11 @@ func (b *clusterBuilder) applyTLS(c *clusterv3.Cluster, p policy, subset string,
 		return
 	}
 	c.TransportSocket = &corev3.TransportSocket{Name: tlsSocketName, ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: a}}
+	for _, cred := range []*envoy.Credential{cert, ca} {
+		if cred != nil && !slices.Contains(b.out.credentials, *cred) {
+			b.out.credentials = append(b.out.credentials, *cred)
+		}
+	}
 }
 
 func rawBufferSocket() *corev3.TransportSocket {

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/validate"
 )
@@ -22,6 +23,9 @@ type Resources struct {
 	// Rules are the VirtualServices, DestinationRules and Gateways the config was built from, at
 	// the generations the snapshot held: what a rollout of a rule waits for. Shared; read only.
 	Rules mesh.RuleSets
+	// Credentials are the Secrets of the proxy's namespace its TLS contexts read through SDS
+	// (gateway credentialName): the proxy needs a copy of each in its credentials Secret.
+	Credentials []envoy.Credential
 }
 
 // Reasons of the problems Translate reports. Problem.Field starts with the object it is about,
@@ -72,6 +76,8 @@ type translator struct {
 	reported map[any]bool
 	// used collects the rules that shaped the config (see Resources.Rules).
 	used mesh.RuleVersions
+	// credentials the config reads (useCredential).
+	credentials map[envoy.Credential]bool
 }
 
 // Translate builds the Envoy config of proxy from snap, and the problems met on the way: rules or
@@ -124,6 +130,7 @@ func Translate(snap *mesh.Snapshot, proxy mesh.Proxy) (Resources, []validate.Pro
 		res.Listeners = mergeSorted(nil, extra, (*listenerv3.Listener).GetName)
 		res.Clusters = mergeSorted(nil, own, (*clusterv3.Cluster).GetName)
 	}
+	res.Credentials = t.usedCredentials()
 	return res, t.sortedProblems()
 }
 

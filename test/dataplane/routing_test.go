@@ -1,0 +1,152 @@
+package dataplane_test
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+const (
+	reviews, reviewsGet = "reviews:9080", "/bookinfo.Reviews/Get"
+	ratings, ratingsGet = "ratings:9080", "/bookinfo.Ratings/Get"
+	splitRPCs           = 2000
+)
+
+// TestWeightedSplit: an 80/20 canary splits RPCs 80/20 between the subsets' pods, and moving it
+// to 20/80 with a new config version moves the RPCs, without a new channel.
+func TestWeightedSplit(t *testing.T) {
+	mt := newMesh(t, reviews)
+	cc := mt.dial(reviews, mt.apply("testdata/split-80-20.yaml"), reviewsGet)
+
+	counts := spread(t, cc, splitRPCs, reviewsGet)
+	expectOnly(t, counts, "reviews-v1", "reviews-v2")
+	expectBinomial(t, "80/20: RPCs to reviews-v2", counts["reviews-v2"], splitRPCs, 0.2)
+
+	mt.waitACK(mt.apply("testdata/split-20-80.yaml"))
+	// The client applies an ACKed config asynchronously: wait until v2 clearly takes the most (at
+	// 20%, more than 50 of 100 is 7.5 standard deviations away), then measure afresh.
+	NewWithT(t).Eventually(func() int { return spread(t, cc, 100, reviewsGet)["reviews-v2"] }).
+		WithTimeout(10 * time.Second).Should(BeNumerically(">", 50))
+	counts = spread(t, cc, splitRPCs, reviewsGet)
+	expectOnly(t, counts, "reviews-v1", "reviews-v2")
+	expectBinomial(t, "20/80: RPCs to reviews-v2", counts["reviews-v2"], splitRPCs, 0.8)
+}
+
+// TestMatches: bookinfo's test-user rule (header end-user: jason → v2) and a regex on the gRPC
+// method path (List methods → v3) take precedence in rule order; the rest goes to v1.
+func TestMatches(t *testing.T) {
+	mt := newMesh(t, reviews)
+	cc := mt.dial(reviews, mt.apply("testdata/match.yaml"), reviewsGet)
+	for _, c := range []struct {
+		method  string
+		headers []string
+		want    string
+	}{
+		{reviewsGet, []string{"end-user", "jason"}, "reviews-v2"},
+		{"/bookinfo.Reviews/ListAll", []string{"end-user", "jason"}, "reviews-v2"}, // first rule wins
+		{"/bookinfo.Reviews/ListAll", nil, "reviews-v3"},
+		{"/bookinfo.Reviews/List", nil, "reviews-v3"},
+		{"/bookinfo.Reviews/GetList", nil, "reviews-v1"}, // the regex matches the whole path
+		{reviewsGet, []string{"end-user", "jasonx"}, "reviews-v1"},
+		{reviewsGet, []string{"end-user", "Jason"}, "reviews-v1"}, // exact is case-sensitive
+		{reviewsGet, nil, "reviews-v1"},
+	} {
+		counts := spread(t, cc, 20, c.method, c.headers...)
+		if counts[c.want] != 20 {
+			t.Errorf("%s %v: got %v, want all 20 on %s", c.method, c.headers, counts, c.want)
+		}
+	}
+}
+
+// TestRetries: retries: {attempts: 3, retryOn: unavailable} makes 4 attempts at most; attempts: 0
+// makes one.
+func TestRetries(t *testing.T) {
+	mt := newMesh(t, ratings)
+	const retried, once = "/bookinfo.Ratings/Retried", "/bookinfo.Ratings/Once"
+	cc := mt.dial(ratings, mt.apply("testdata/retries.yaml"), once)
+	backend := mt.backends["ratings-v1"]
+	for _, c := range []struct {
+		method           string
+		failures         int
+		want             codes.Code
+		wantAttemptsSeen int
+	}{
+		{retried, 3, codes.OK, 4},
+		{retried, 4, codes.Unavailable, 4},
+		{once, 1, codes.Unavailable, 1},
+	} {
+		before := backend.Calls(c.method)
+		backend.FailNext(c.failures)
+		_, err := call(cc, c.method)
+		if status.Code(err) != c.want {
+			t.Errorf("%s, %d failures: got %v, want %v", c.method, c.failures, err, c.want)
+		}
+		if n := backend.Calls(c.method) - before; n != c.wantAttemptsSeen {
+			t.Errorf("%s, %d failures: the backend saw %d attempts, want %d", c.method, c.failures, n, c.wantAttemptsSeen)
+		}
+		backend.FailNext(0)
+	}
+}
+
+// TestFaults: an abort at 100% fails every RPC with its gRPC status before it reaches the
+// backend; an abort at 25% (HTTP 429, UNAVAILABLE to gRPC) fails a quarter; a fixed delay holds
+// each RPC at least that long.
+func TestFaults(t *testing.T) {
+	mt := newMesh(t, ratings)
+	cc := mt.dial(ratings, mt.apply("testdata/fault.yaml"), ratingsGet)
+	backend := mt.backends["ratings-v1"]
+
+	before := backend.Calls(ratingsGet)
+	counts := spread(t, cc, 20, ratingsGet, "x-fault", "abort")
+	if counts["code:PermissionDenied"] != 20 {
+		t.Errorf("abort: got %v, want all 20 PERMISSION_DENIED", counts)
+	}
+	if n := backend.Calls(ratingsGet) - before; n != 0 {
+		t.Errorf("abort: the backend saw %d calls, want none", n)
+	}
+
+	const quarterRPCs = 1000
+	before = backend.Calls(ratingsGet)
+	counts = spread(t, cc, quarterRPCs, ratingsGet, "x-fault", "abort-quarter")
+	expectOnly(t, counts, "ratings-v1", "code:Unavailable")
+	expectBinomial(t, "abort 25%: RPCs aborted", counts["code:Unavailable"], quarterRPCs, 0.25)
+	if n := backend.Calls(ratingsGet) - before; n != counts["ratings-v1"] {
+		t.Errorf("abort 25%%: the backend saw %d calls, want the %d that succeeded", n, counts["ratings-v1"])
+	}
+
+	const delay = 300 * time.Millisecond // fault.yaml
+	for range 3 {
+		start := time.Now()
+		got, err := call(cc, ratingsGet, "x-fault", "delay")
+		took := time.Since(start)
+		t.Logf("delayed RPC took %v", took)
+		if err != nil || got != "ratings-v1" {
+			t.Errorf("delay: got %q, %v; want success", got, err)
+		}
+		if took < delay {
+			t.Errorf("delay: the RPC took %v, less than the fault's %v", took, delay)
+		}
+	}
+	if got, err := call(cc, ratingsGet); err != nil || got != "ratings-v1" {
+		t.Errorf("no fault: got %q, %v; want success", got, err)
+	}
+}
+
+// expectOnly checks that counts has no keys but allowed.
+func expectOnly(t *testing.T, counts map[string]int, allowed ...string) {
+	t.Helper()
+	rest := map[string]int{}
+	for k, v := range counts {
+		rest[k] = v
+	}
+	for _, k := range allowed {
+		delete(rest, k)
+	}
+	if len(rest) > 0 {
+		t.Errorf("unexpected outcomes %v (all: %v)", rest, counts)
+	}
+	t.Logf("outcomes: %v", counts)
+}

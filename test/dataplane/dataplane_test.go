@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/translate"
+	"github.com/mizzen-mesh/mizzen/internal/validate"
 	"github.com/mizzen-mesh/mizzen/test/dataplane"
 )
 
@@ -86,6 +86,7 @@ type meshUnderTest struct {
 	backends map[string]*dataplane.Backend // by pod name
 	byAddr   map[string]string             // pod IP:target port → backend address
 	targets  []string                      // what the client dials
+	nacks    int                           // NACKs before the test
 }
 
 func newMesh(t *testing.T, targets ...string) *meshUnderTest {
@@ -101,26 +102,42 @@ func newMesh(t *testing.T, targets ...string) *meshUnderTest {
 		mt.backends[p.Name] = b
 		mt.byAddr[p.Status.PodIP+":9080"] = b.Addr
 	}
-	nacks := len(controlPlane.NACKs())
+	mt.nacks = len(controlPlane.NACKs())
 	t.Cleanup(func() {
-		if got := controlPlane.NACKs(); len(got) > nacks {
-			t.Errorf("gRPC rejected the config:\n%s", strings.Join(got[nacks:], "\n"))
+		if err := mt.rejected(); err != nil {
+			t.Error(err)
 		}
 	})
 	return mt
 }
 
-// apply translates the mesh with the rules of files for the client's sidecar, adapts it for gRPC
-// and pushes it; it returns the version pushed.
+// rejected is an error listing the NACKs since the test started, if any.
+func (mt *meshUnderTest) rejected() error {
+	got := controlPlane.NACKs()[mt.nacks:]
+	if len(got) == 0 {
+		return nil
+	}
+	return fmt.Errorf("gRPC rejected the config (%d NACKs), first: %s", len(got), got[0])
+}
+
+// apply is push for rules that translate without problems.
 func (mt *meshUnderTest) apply(files ...string) string {
+	mt.t.Helper()
+	version, problems := mt.push(files...)
+	for _, p := range problems {
+		mt.t.Errorf("translation problem: %s: %s: %s", p.Field, p.Reason, p.Message)
+	}
+	return version
+}
+
+// push translates the mesh with the rules of files for the client's sidecar, adapts it for gRPC
+// and pushes it; it returns the version pushed and the translation's problems.
+func (mt *meshUnderTest) push(files ...string) (string, []validate.Problem) {
 	t := mt.t
 	t.Helper()
 	snap := mesh.New(loadMesh(t, append([]string{"testdata/mesh.yaml"}, files...)...))
 	pod := snap.Pod(clientNS, clientPod)
 	res, problems := translate.Translate(snap, mesh.ProxyFor(pod, mesh.Sidecar))
-	for _, p := range problems {
-		t.Errorf("translation problem: %s: %s: %s", p.Field, p.Reason, p.Message)
-	}
 	adapted, err := dataplane.Adapt(res, mt.targets, mt.byAddr)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +150,7 @@ func (mt *meshUnderTest) apply(files ...string) string {
 		t.Fatal(err)
 	}
 	t.Logf("pushed %v as version %s", files, version)
-	return version
+	return version, problems
 }
 
 // dial connects to target through xDS and waits until the client ACKed version and an RPC of
@@ -155,7 +172,12 @@ func (mt *meshUnderTest) dial(target, version, method string) *grpc.ClientConn {
 
 func (mt *meshUnderTest) waitACK(version string) {
 	mt.t.Helper()
-	NewWithT(mt.t).Eventually(func() bool { return controlPlane.Acked(version) }).
+	NewWithT(mt.t).Eventually(func() bool {
+		if err := mt.rejected(); err != nil {
+			StopTrying("NACK").Wrap(err).Now()
+		}
+		return controlPlane.Acked(version)
+	}).
 		WithTimeout(10*time.Second).Should(BeTrue(), "gRPC ACKs config version %s", version)
 }
 

@@ -7,6 +7,8 @@ import (
 	. "github.com/onsi/gomega"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/mizzen-mesh/mizzen/internal/translate"
 )
 
 const (
@@ -149,4 +151,40 @@ func expectOnly(t *testing.T, counts map[string]int, allowed ...string) {
 		t.Errorf("unexpected outcomes %v (all: %v)", rest, counts)
 	}
 	t.Logf("outcomes: %v", counts)
+}
+
+// TestDefaultRoute: without rules, a service's RPCs spread over all its pods.
+func TestDefaultRoute(t *testing.T) {
+	mt := newMesh(t, reviews)
+	cc := mt.dial(reviews, mt.apply(), reviewsGet)
+	counts := spread(t, cc, 300, reviewsGet)
+	expectOnly(t, counts, "reviews-v1", "reviews-v2", "reviews-v3")
+	for _, pod := range []string{"reviews-v1", "reviews-v2", "reviews-v3"} {
+		// Picked about a third of the time: none in 300 would be a 1-in-10^52 event.
+		if counts[pod] == 0 {
+			t.Errorf("no RPC reached %s: %v", pod, counts)
+		}
+	}
+}
+
+// TestMissingSubset: a route to a subset no DestinationRule defines fails its RPCs (the
+// translation sends them to BlackHoleCluster and reports SubsetNotFound); it does not fall back to
+// the other pods.
+func TestMissingSubset(t *testing.T) {
+	mt := newMesh(t, reviews)
+	version, problems := mt.push("testdata/missing-subset.yaml")
+	if len(problems) != 1 || problems[0].Reason != translate.ReasonSubsetNotFound {
+		t.Errorf("problems: got %v, want one SubsetNotFound", problems)
+	}
+	cc := mt.dial(reviews, version, reviewsGet)
+	const missing = "/bookinfo.Reviews/Missing"
+	counts := spread(t, cc, 20, missing)
+	if counts["code:Unavailable"] != 20 {
+		t.Errorf("route to a missing subset: got %v, want all 20 UNAVAILABLE", counts)
+	}
+	for name, b := range mt.backends {
+		if n := b.Calls(missing); n != 0 {
+			t.Errorf("%s got %d calls of %s", name, n, missing)
+		}
+	}
 }

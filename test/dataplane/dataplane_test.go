@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,12 +87,14 @@ type meshUnderTest struct {
 	backends map[string]*dataplane.Backend // by pod name
 	byAddr   map[string]string             // pod IP:target port → backend address
 	targets  []string                      // what the client dials
+	base     []string                      // the files every push starts from: mesh and subsets
 	nacks    int                           // NACKs before the test
 }
 
 func newMesh(t *testing.T, targets ...string) *meshUnderTest {
 	t.Helper()
-	mt := &meshUnderTest{t: t, backends: map[string]*dataplane.Backend{}, byAddr: map[string]string{}, targets: targets}
+	mt := &meshUnderTest{t: t, backends: map[string]*dataplane.Backend{}, byAddr: map[string]string{}, targets: targets,
+		base: []string{"testdata/mesh.yaml", "testdata/reviews-subsets.yaml"}}
 	in := loadMesh(t, "testdata/mesh.yaml")
 	for _, p := range in.Pods {
 		b, err := dataplane.StartBackend(p.Name)
@@ -135,7 +138,7 @@ func (mt *meshUnderTest) apply(files ...string) string {
 func (mt *meshUnderTest) push(files ...string) (string, []validate.Problem) {
 	t := mt.t
 	t.Helper()
-	snap := mesh.New(loadMesh(t, append([]string{"testdata/mesh.yaml"}, files...)...))
+	snap := mesh.New(loadMesh(t, append(slices.Clone(mt.base), files...)...))
 	pod := snap.Pod(clientNS, clientPod)
 	res, problems := translate.Translate(snap, mesh.ProxyFor(pod, mesh.Sidecar))
 	adapted, err := dataplane.Adapt(res, mt.targets, mt.byAddr)
@@ -205,6 +208,28 @@ func spread(t *testing.T, cc *grpc.ClientConn, n int, method string, headers ...
 		counts[backend]++
 	}
 	return counts
+}
+
+// expectSplit checks counts of n RPCs against the probability of each outcome: an outcome of
+// probability 1 must take every RPC, others must lie within binomial bounds, and no other outcome
+// may occur.
+func expectSplit(t *testing.T, what string, counts map[string]int, n int, want map[string]float64) {
+	t.Helper()
+	t.Logf("%s: outcomes of %d RPCs: %v", what, n, counts)
+	for outcome, got := range counts {
+		if _, ok := want[outcome]; !ok {
+			t.Errorf("%s: %d RPCs had the unexpected outcome %s", what, got, outcome)
+		}
+	}
+	for outcome, p := range want {
+		if p == 1 {
+			if counts[outcome] != n {
+				t.Errorf("%s: %d of %d RPCs had outcome %s, want all", what, counts[outcome], n, outcome)
+			}
+			continue
+		}
+		expectBinomial(t, what+": "+outcome, counts[outcome], n, p)
+	}
 }
 
 // expectBinomial checks that got successes of n trials of probability p lie within 4.5 standard

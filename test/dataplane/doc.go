@@ -3,7 +3,8 @@
 // (ControlPlane) serves one sidecar's translation, turned into what gRPC reads by a small
 // adapter (adapter.go lists each change it makes), to a channel dialling xds:///<host>:<port>;
 // real gRPC servers on loopback ports (Backend) play the pods and say which one answered.
-// The rules are YAML in testdata, translated by translate.Translate like a controller would.
+// The rules are YAML in testdata and Istio's own bookinfo samples (when ../shared/compat is
+// beside the checkout), translated by translate.Translate as the proxy reconciler does.
 //
 // Every test fails if gRPC rejects (NACKs) any pushed resource.
 //
@@ -16,6 +17,10 @@
 //   - retries: attempts and retryOn unavailable (the backend counts the attempts), and attempts 0;
 //   - fault injection: abort with a gRPC status, abort with an HTTP status at a percentage
 //     (binomial bounds), fixed delay (each RPC takes at least the delay);
+//   - Istio's bookinfo routing samples (80/20, 90/10, 50/50 splits, v3 only, the jason rules, the
+//     ratings abort), each against what the bookinfo guide says it does;
+//   - the default route of a service without rules (RPCs reach every pod) and a route to a subset
+//     no DestinationRule defines (RPCs fail, none reaches a pod);
 //   - the translated clusters' endpoints, locality weights and LEAST_REQUEST balancing, read as EDS;
 //   - the virtual host domains (the client's authority "reviews:9080" picks reviews' host).
 //
@@ -26,5 +31,7 @@
 //   - mTLS (SDS file secrets), MAGLEV and RANDOM balancing: gRPC rejects them, so the adapter
 //     removes them (see adapter.go);
 //   - TCP and TLS routes, inbound listeners, gateways: not HTTP routes a gRPC client reads;
+//   - fault delays of bookinfo's ratings-test-delay sample (7 s: too slow for a unit test; the
+//     delay itself is tested with 300 ms);
 //   - locality failover and distribution, consistent hashing: not exercised by these tests yet.
 package dataplane

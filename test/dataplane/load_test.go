@@ -61,11 +61,19 @@ func loadMesh(t *testing.T, files ...string) mesh.Input {
 	return in
 }
 
-// unmarshalInto strictly decodes doc as one more element of *list.
-func unmarshalInto[T any](doc string, list *[]T) error {
+// unmarshalInto strictly decodes doc as one more element of *list, in namespace "default" when it
+// names none, as kubectl apply would (Istio's samples name none).
+func unmarshalInto[T any, PT interface {
+	*T
+	GetNamespace() string
+	SetNamespace(string)
+}](doc string, list *[]T) error {
 	var v T
 	if err := yaml.UnmarshalStrict([]byte(doc), &v); err != nil {
 		return err
+	}
+	if PT(&v).GetNamespace() == "" {
+		PT(&v).SetNamespace("default")
 	}
 	*list = append(*list, v)
 	return nil

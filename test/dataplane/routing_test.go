@@ -1,6 +1,8 @@
 package dataplane_test
 
 import (
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/mizzen-mesh/mizzen/internal/translate"
+	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
 const (
@@ -23,18 +26,14 @@ func TestWeightedSplit(t *testing.T) {
 	mt := newMesh(t, reviews)
 	cc := mt.dial(reviews, mt.apply("testdata/split-80-20.yaml"), reviewsGet)
 
-	counts := spread(t, cc, splitRPCs, reviewsGet)
-	expectOnly(t, counts, "reviews-v1", "reviews-v2")
-	expectBinomial(t, "80/20: RPCs to reviews-v2", counts["reviews-v2"], splitRPCs, 0.2)
+	expectSplit(t, "80/20", spread(t, cc, splitRPCs, reviewsGet), splitRPCs, map[string]float64{"reviews-v1": 0.8, "reviews-v2": 0.2})
 
 	mt.waitACK(mt.apply("testdata/split-20-80.yaml"))
 	// The client applies an ACKed config asynchronously: wait until v2 clearly takes the most (at
 	// 20%, more than 50 of 100 is 7.5 standard deviations away), then measure afresh.
 	NewWithT(t).Eventually(func() int { return spread(t, cc, 100, reviewsGet)["reviews-v2"] }).
 		WithTimeout(10 * time.Second).Should(BeNumerically(">", 50))
-	counts = spread(t, cc, splitRPCs, reviewsGet)
-	expectOnly(t, counts, "reviews-v1", "reviews-v2")
-	expectBinomial(t, "20/80: RPCs to reviews-v2", counts["reviews-v2"], splitRPCs, 0.8)
+	expectSplit(t, "20/80", spread(t, cc, splitRPCs, reviewsGet), splitRPCs, map[string]float64{"reviews-v1": 0.2, "reviews-v2": 0.8})
 }
 
 // TestMatches: bookinfo's test-user rule (header end-user: jason → v2) and a regex on the gRPC
@@ -113,8 +112,7 @@ func TestFaults(t *testing.T) {
 	const quarterRPCs = 1000
 	before = backend.Calls(ratingsGet)
 	counts = spread(t, cc, quarterRPCs, ratingsGet, "x-fault", "abort-quarter")
-	expectOnly(t, counts, "ratings-v1", "code:Unavailable")
-	expectBinomial(t, "abort 25%: RPCs aborted", counts["code:Unavailable"], quarterRPCs, 0.25)
+	expectSplit(t, "abort 25%", counts, quarterRPCs, map[string]float64{"ratings-v1": 0.75, "code:Unavailable": 0.25})
 	if n := backend.Calls(ratingsGet) - before; n != counts["ratings-v1"] {
 		t.Errorf("abort 25%%: the backend saw %d calls, want the %d that succeeded", n, counts["ratings-v1"])
 	}
@@ -186,5 +184,50 @@ func TestMissingSubset(t *testing.T) {
 		if n := b.Calls(missing); n != 0 {
 			t.Errorf("%s got %d calls of %s", name, n, missing)
 		}
+	}
+}
+
+// TestBookinfoSamples: Istio's own bookinfo routing samples, on top of its destination-rule-all.yaml,
+// route RPCs as their guide says.
+func TestBookinfoSamples(t *testing.T) {
+	dir := testenv.CompatDir()
+	if dir == "" {
+		t.Skip("Istio's samples (../shared/compat/istio) are not beside the checkout")
+	}
+	dir = filepath.Join(dir, "samples/bookinfo/networking")
+	jason := []string{"end-user", "jason"}
+	for _, c := range []struct {
+		sample  string
+		target  string
+		headers []string
+		want    map[string]float64 // outcome → probability
+	}{
+		{"virtual-service-all-v1.yaml", reviews, nil, map[string]float64{"reviews-v1": 1}},
+		{"virtual-service-all-v1.yaml", ratings, nil, map[string]float64{"ratings-v1": 1}},
+		{"virtual-service-reviews-80-20.yaml", reviews, nil, map[string]float64{"reviews-v1": 0.8, "reviews-v2": 0.2}},
+		{"virtual-service-reviews-90-10.yaml", reviews, nil, map[string]float64{"reviews-v1": 0.9, "reviews-v2": 0.1}},
+		{"virtual-service-reviews-50-v3.yaml", reviews, nil, map[string]float64{"reviews-v1": 0.5, "reviews-v3": 0.5}},
+		{"virtual-service-reviews-v2-v3.yaml", reviews, nil, map[string]float64{"reviews-v2": 0.5, "reviews-v3": 0.5}},
+		{"virtual-service-reviews-v3.yaml", reviews, nil, map[string]float64{"reviews-v3": 1}},
+		{"virtual-service-reviews-test-v2.yaml", reviews, jason, map[string]float64{"reviews-v2": 1}},
+		{"virtual-service-reviews-test-v2.yaml", reviews, nil, map[string]float64{"reviews-v1": 1}},
+		{"virtual-service-reviews-jason-v2-v3.yaml", reviews, jason, map[string]float64{"reviews-v2": 1}},
+		{"virtual-service-reviews-jason-v2-v3.yaml", reviews, nil, map[string]float64{"reviews-v3": 1}},
+		// HTTP 500 is UNKNOWN to gRPC.
+		{"virtual-service-ratings-test-abort.yaml", ratings, jason, map[string]float64{"code:Unknown": 1}},
+		{"virtual-service-ratings-test-abort.yaml", ratings, nil, map[string]float64{"ratings-v1": 1}},
+	} {
+		name := strings.TrimSuffix(c.sample, ".yaml") + " " + strings.Join(append([]string{c.target}, c.headers...), " ")
+		t.Run(name, func(t *testing.T) {
+			mt := newMesh(t, c.target)
+			mt.base = []string{"testdata/mesh.yaml", filepath.Join(dir, "destination-rule-all.yaml")}
+			method := "/bookinfo.Service/Get"
+			cc := mt.dial(c.target, mt.apply(filepath.Join(dir, c.sample)), method)
+			n := 20
+			if len(c.want) > 1 {
+				n = splitRPCs
+			}
+			expectSplit(t, c.sample, spread(t, cc, n, method, c.headers...), n, c.want)
+		})
 	}
 }

@@ -21,7 +21,10 @@
 //     ratings abort), each against what the bookinfo guide says it does;
 //   - the default route of a service without rules (RPCs reach every pod) and a route to a subset
 //     no DestinationRule defines (RPCs fail, none reaches a pod);
-//   - the translated clusters' endpoints, locality weights and LEAST_REQUEST balancing, read as EDS;
+//   - locality load balancing: distribute shares (70/20/10 over 2,000 RPCs, under ROUND_ROBIN:
+//     gRPC's least-request policy ignores locality weights, Envoy's does not) and failover
+//     priorities (the client's zone, then its region, then the failover region, as pods stop);
+//   - the translated clusters' endpoints and LEAST_REQUEST balancing, read as EDS;
 //   - the virtual host domains (the client's authority "reviews:9080" picks reviews' host).
 //
 // # Only golden-tested and validated (internal/translate), and why
@@ -33,5 +36,7 @@
 //   - TCP and TLS routes, inbound listeners, gateways: not HTTP routes a gRPC client reads;
 //   - fault delays of bookinfo's ratings-test-delay sample (7 s: too slow for a unit test; the
 //     delay itself is tested with 300 ms);
-//   - locality failover and distribution, consistent hashing: not exercised by these tests yet.
+//   - locality weights under LEAST_REQUEST (see above), outlier ejection (gRPC implements only
+//     success-rate and failure-percentage ejection, which Istio's API does not express);
+//   - consistent hashing (RING_HASH, which gRPC implements): not exercised by these tests yet.
 package dataplane

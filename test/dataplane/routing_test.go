@@ -17,6 +17,7 @@ import (
 const (
 	reviews, reviewsGet = "reviews:9080", "/bookinfo.Reviews/Get"
 	ratings, ratingsGet = "ratings:9080", "/bookinfo.Ratings/Get"
+	details, detailsGet = "details:9080", "/bookinfo.Details/Get"
 	splitRPCs           = 2000
 )
 
@@ -229,5 +230,35 @@ func TestBookinfoSamples(t *testing.T) {
 			}
 			expectSplit(t, c.sample, spread(t, cc, n, method, c.headers...), n, c.want)
 		})
+	}
+}
+
+// TestLocalityDistribute: a distribute rule's shares split RPCs between localities.
+func TestLocalityDistribute(t *testing.T) {
+	mt := newMesh(t, details)
+	cc := mt.dial(details, mt.apply("testdata/locality-distribute.yaml"), detailsGet)
+	expectSplit(t, "distribute 70/20/10", spread(t, cc, splitRPCs, detailsGet), splitRPCs,
+		map[string]float64{"details-eu-b": 0.7, "details-eu-c": 0.2, "details-us": 0.1})
+}
+
+// TestLocalityFailover: RPCs stay in the client's zone while its pod serves, then fail over to
+// the region's other zone, then to the failover region.
+func TestLocalityFailover(t *testing.T) {
+	mt := newMesh(t, details)
+	cc := mt.dial(details, mt.apply("testdata/locality-failover.yaml"), detailsGet)
+	g := NewWithT(t)
+	for _, step := range []struct{ stop, want string }{
+		{"", "details-eu-b"},
+		{"details-eu-b", "details-eu-c"},
+		{"details-eu-c", "details-us"},
+	} {
+		if step.stop != "" {
+			mt.backends[step.stop].Stop()
+			// gRPC moves to the next priority once it sees the pod gone.
+			g.Eventually(func() map[string]int { return spread(t, cc, 20, detailsGet) }).
+				WithTimeout(10*time.Second).Should(Equal(map[string]int{step.want: 20}), "after %s stopped", step.stop)
+		}
+		// Then everything stays there: no RPC to a farther locality.
+		expectSplit(t, "stopped "+step.stop, spread(t, cc, 100, detailsGet), 100, map[string]float64{step.want: 1})
 	}
 }

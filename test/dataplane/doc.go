@@ -24,6 +24,8 @@
 //   - locality load balancing: distribute shares (70/20/10 over 2,000 RPCs, under ROUND_ROBIN:
 //     gRPC's least-request policy ignores locality weights, Envoy's does not) and failover
 //     priorities (the client's zone, then its region, then the failover region, as pods stop);
+//   - consistent hashing on a header (RING_HASH and the route's hash policy): a user's RPCs stick
+//     to one pod, users spread over the pods;
 //   - the translated clusters' endpoints and LEAST_REQUEST balancing, read as EDS;
 //   - the virtual host domains (the client's authority "reviews:9080" picks reviews' host).
 //
@@ -38,5 +40,5 @@
 //     delay itself is tested with 300 ms);
 //   - locality weights under LEAST_REQUEST (see above), outlier ejection (gRPC implements only
 //     success-rate and failure-percentage ejection, which Istio's API does not express);
-//   - consistent hashing (RING_HASH, which gRPC implements): not exercised by these tests yet.
+//   - hashing on cookies, query parameters or the source IP: gRPC hashes headers only.
 package dataplane

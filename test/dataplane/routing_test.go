@@ -1,6 +1,7 @@
 package dataplane_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -260,5 +261,29 @@ func TestLocalityFailover(t *testing.T) {
 		}
 		// Then everything stays there: no RPC to a farther locality.
 		expectSplit(t, "stopped "+step.stop, spread(t, cc, 100, detailsGet), 100, map[string]float64{step.want: 1})
+	}
+}
+
+// TestConsistentHash: with a ring hash on a header, every RPC of a user goes to one pod, and the
+// users spread over the pods.
+func TestConsistentHash(t *testing.T) {
+	mt := newMesh(t, details)
+	cc := mt.dial(details, mt.apply("testdata/consistent-hash.yaml"), detailsGet)
+	used := map[string]int{}
+	for i := range 30 {
+		user := fmt.Sprintf("user-%d", i)
+		counts := spread(t, cc, 10, detailsGet, "x-user", user)
+		if len(counts) != 1 {
+			t.Errorf("%s: RPCs went to %v, want one pod", user, counts)
+		}
+		for pod := range counts {
+			used[pod]++
+		}
+	}
+	t.Logf("users per pod: %v", used)
+	// Each pod holds about a third of the ring; even with 60% of it, one pod would take all 30
+	// users once in 5 million runs.
+	if len(used) < 2 {
+		t.Errorf("all users on %v, want them spread", used)
 	}
 }

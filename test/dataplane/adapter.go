@@ -33,7 +33,8 @@ package dataplane
 // Passed unchanged, and ignored by gRPC (so not tested by these tests): route timeouts and
 // per-try timeouts, rewrites, CORS policies, mirror policies, retry host predicates and
 // retriable status codes, circuit-breaker limits other than max_requests, consecutive-5xx and
-// gateway-error outlier detection, HTTP/2 protocol options, connect timeouts.
+// gateway-error outlier detection, locality weights under LEAST_REQUEST, hash policies on
+// cookies, query parameters or source IPs, HTTP/2 protocol options, connect timeouts.
 
 import (
 	"fmt"

@@ -33,17 +33,18 @@ import (
 // and the child writes the file, naming its control plane, before the first xDS channel reads it.
 const bootstrapEnv = "GRPC_XDS_BOOTSTRAP"
 
-// clientProxy is the pod whose sidecar config the gRPC client plays.
-const clientNS, clientPod = "default", "productpage-v1"
+// The pod whose sidecar config the gRPC client plays, and its proxy id (testdata/mesh.yaml),
+// which names the client to the control plane.
+const clientNS, clientPod, clientProxyID = "default", "productpage-v1", "p-prod"
 
 var controlPlane *dataplane.ControlPlane
 
 func TestMain(m *testing.M) {
 	path := os.Getenv(bootstrapEnv)
 	if path == "" {
-		os.Exit(runWithBootstrapFile(m))
+		os.Exit(runWithBootstrapFile())
 	}
-	cp, err := dataplane.StartControlPlane("p-prod")
+	cp, err := dataplane.StartControlPlane(clientProxyID)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -60,7 +61,7 @@ func TestMain(m *testing.M) {
 
 // runWithBootstrapFile runs this test binary again, with the same arguments, bootstrapEnv naming a
 // file in a temporary directory, and returns its exit code.
-func runWithBootstrapFile(m *testing.M) int {
+func runWithBootstrapFile() int {
 	dir, err := os.MkdirTemp("", "mizzen-dataplane-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

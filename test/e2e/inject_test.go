@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,26 +15,18 @@ import (
 	"path/filepath"
 	"time"
 
-	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/yaml"
 
-	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/controllers"
 	"github.com/mizzen-mesh/mizzen/internal/admission"
 	"github.com/mizzen-mesh/mizzen/internal/envoy"
@@ -74,24 +65,14 @@ spec: {selfSigned: {}}`)
 		caBundle := writeServingCert(certDir)
 		port := freePort()
 
-		scheme := runtime.NewScheme()
-		utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-		utilruntime.Must(networkingv1alpha1.AddToScheme(scheme))
-		utilruntime.Must(certmanagerv1.AddToScheme(scheme))
-		logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter)))
-		mgr, err := ctrl.NewManager(testCluster.RESTConfig(), ctrl.Options{
-			Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-			WebhookServer: webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir}),
+		mgr := startManager(webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir}), func(mgr ctrl.Manager) error {
+			if err := controllers.SetupWithManager(mgr, controllers.Options{Proxy: controllers.ProxyOptions{
+				Identity: identity.Options{IssuerName: issuer},
+			}}); err != nil {
+				return err
+			}
+			return admission.SetupWithManager(mgr, admission.Options{})
 		})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(controllers.SetupWithManager(mgr, controllers.Options{Proxy: controllers.ProxyOptions{
-			Identity: identity.Options{IssuerName: issuer},
-		}})).To(Succeed())
-		Expect(admission.SetupWithManager(mgr, admission.Options{})).To(Succeed())
-		mctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- mgr.Start(mctx) }()
-		DeferCleanup(func() { cancel(); Eventually(done).WithTimeout(30 * time.Second).Should(Receive(BeNil())) })
 		started := mgr.GetWebhookServer().StartedChecker()
 		Eventually(func() error { return started(nil) }).Should(Succeed())
 

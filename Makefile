@@ -28,8 +28,12 @@ manifests: ## Generate CRDs, RBAC and webhook configurations from the kubebuilde
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd:allowDangerousTypes=true webhook paths="./..." output:crd:artifacts:config=config/crd/bases
 
 .PHONY: generate
-generate: ## Generate DeepCopy methods.
+generate: api-docs ## Generate DeepCopy methods and the API reference.
 	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./..."
+
+.PHONY: api-docs
+api-docs: ## Write docs/api-reference.md from the Go types of api/v1alpha1.
+	go run ./hack/apidocs
 
 .PHONY: fmt
 fmt: ## go fmt.
@@ -40,7 +44,7 @@ vet: ## go vet.
 	go vet ./...
 
 .PHONY: verify-generated
-verify-generated: ## Fail when the generated CRDs, RBAC or deepcopy code are stale.
+verify-generated: ## Fail when the generated CRDs, RBAC, deepcopy code or API reference are stale.
 	hack/verify-generated.sh
 
 .PHONY: assets

@@ -45,6 +45,7 @@ import (
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/controllers"
 	"github.com/mizzen-mesh/mizzen/internal/admission"
+	"github.com/mizzen-mesh/mizzen/internal/capture"
 	"github.com/mizzen-mesh/mizzen/internal/identity"
 	"github.com/mizzen-mesh/mizzen/internal/inject"
 )
@@ -66,6 +67,7 @@ type options struct {
 	webhookCertPath      string
 	probeAddr            string
 	enableLeaderElection bool
+	leaderElectionNS     string
 	enableHTTP2          bool
 	enableWebhooks       bool
 	controllers          controllers.Options
@@ -87,6 +89,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the health and readiness probes bind to.")
 	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false,
 		"Elect a leader so that only one replica of the manager reconciles at a time.")
+	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "",
+		"Namespace of the leader election lease; empty means the manager's own namespace (required when it runs outside the cluster).")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
 		"Serve HTTP/2 on the metrics and webhook servers (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
 	id := &o.controllers.Proxy.Identity
@@ -127,6 +131,10 @@ func parseFlags(args []string) (*options, error) {
 }
 
 func main() {
+	// The injected init container runs `/manager capture`: same image, no manager flags.
+	if len(os.Args) > 1 && os.Args[1] == "capture" {
+		os.Exit(capture.Main(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	opts, err := parseFlags(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -184,12 +192,17 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 	}
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 newScheme(),
-		Metrics:                metricsOpts,
-		WebhookServer:          webhook.NewServer(webhookOpts),
-		HealthProbeBindAddress: opts.probeAddr,
-		LeaderElection:         opts.enableLeaderElection,
-		LeaderElectionID:       "mizzen.networking.mizzen.dev",
+		Scheme:                  newScheme(),
+		Metrics:                 metricsOpts,
+		WebhookServer:           webhook.NewServer(webhookOpts),
+		HealthProbeBindAddress:  opts.probeAddr,
+		LeaderElection:          opts.enableLeaderElection,
+		LeaderElectionID:        "mizzen.networking.mizzen.dev",
+		LeaderElectionNamespace: opts.leaderElectionNS,
+		// The process ends as soon as the manager stops, so giving the lease up on the way out is
+		// safe, and a restarted or replacement manager takes over at once instead of after the
+		// lease expires.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)

@@ -3,6 +3,7 @@ package controllers
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -34,6 +35,7 @@ import (
 	"github.com/mizzen-mesh/mizzen/internal/identity"
 	"github.com/mizzen-mesh/mizzen/internal/inject"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
+	"github.com/mizzen-mesh/mizzen/internal/rollout"
 	"github.com/mizzen-mesh/mizzen/internal/translate"
 	"github.com/mizzen-mesh/mizzen/internal/validate"
 )
@@ -61,6 +63,8 @@ const (
 	ReasonInvalidProxyID  = "InvalidProxyID"
 	ReasonProxyIDConflict = "ProxyIDConflict"
 	ReasonRenderFailed    = "RenderFailed"
+	// ReasonConfigTooLarge: the proxy's config would not fit in a ConfigMap.
+	ReasonConfigTooLarge = "ConfigTooLarge"
 	// ReasonTranslationRefused, on a rule: a config built from it would not validate, so its
 	// previous valid version stays in effect.
 	ReasonTranslationRefused = "TranslationRefused"
@@ -106,6 +110,10 @@ type ProxyReconciler struct {
 	// certificates is false when cert-manager's Certificate kind is not served: proxies then get
 	// their config and no certificate (SetupWithManager logs it).
 	certificates bool
+	// tracker records what each proxy's written config carries, for the rollout status.
+	tracker *rollout.Tracker
+	// onRecorded are called after each proxy's record changed (the status reconcilers recount).
+	onRecorded []func()
 }
 
 // NewProxyReconciler returns the proxy reconciler; opts.Identity must be valid after defaults.
@@ -117,6 +125,7 @@ func NewProxyReconciler(c client.Client, rec events.EventRecorder, opts ProxyOpt
 		opts:      opts,
 		snapshots: newSnapshotSource(c, mesh.Settings{TrustDomain: opts.Identity.TrustDomain}),
 		renderer:  &envoy.Cache{},
+		tracker:   rollout.NewTracker(),
 		// SetupWithManager turns this off when cert-manager is not installed.
 		certificates: true,
 	}
@@ -128,12 +137,12 @@ func (r *ProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	pod := &corev1.Pod{}
 	if err := r.Get(ctx, req.NamespacedName, pod); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.written.Delete(req.NamespacedName)
+			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-		r.written.Delete(req.NamespacedName)
+	if !proxyAlive(pod) {
+		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	kind, meshed, err := r.proxyKind(ctx, pod)
@@ -166,6 +175,29 @@ func (r *ProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, nil
 	}
 	return r.applyConfig(ctx, pod, id, kind)
+}
+
+// proxyAlive reports whether a pod can run a proxy: not being deleted, not finished.
+func proxyAlive(pod *corev1.Pod) bool {
+	return pod.DeletionTimestamp == nil && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
+}
+
+// forget drops what the reconciler remembers of a pod that is gone; a rollout waiting for it is
+// recounted.
+func (r *ProxyReconciler) forget(key types.NamespacedName) {
+	r.written.Delete(key)
+	r.tracker.Forget(key.String())
+	for _, fn := range r.onRecorded {
+		fn()
+	}
+}
+
+// recorded notes what a proxy's config now carries and tells the status reconcilers.
+func (r *ProxyReconciler) recorded(key types.NamespacedName, c rollout.Carried) {
+	r.tracker.Record(key.String(), c)
+	for _, fn := range r.onRecorded {
+		fn()
+	}
 }
 
 // proxyKind tells whether the pod is meshed and whether it runs a sidecar or a gateway proxy.
@@ -293,7 +325,7 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		for _, m := range marked {
 			r.Recorder.Eventf(m.Object, nil, corev1.EventTypeWarning, ReasonTranslationRefused, "Translate",
 				"generation %d is not rolled out, proxies keep the previous valid version: %s", m.Object.GetGeneration(),
-				truncate(validate.Join(m.Problems), maxConditionMessage))
+				rollout.Truncate(validate.Join(m.Problems), rollout.MaxMessage))
 		}
 		if !stale {
 			if len(problems) > 0 {
@@ -311,6 +343,15 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 	}
 	proxyConfigRenders.Inc()
 	files, err := r.renderer.Render(nodeFor(pod, proxy), res.Listeners, res.Clusters)
+	if sizeErr := (*envoy.SizeError)(nil); errors.As(err, &sizeErr) {
+		// The one render failure a user fixes: the proxy sees too much of the mesh.
+		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, ReasonConfigTooLarge, "Reconcile",
+			"proxy config not updated, the proxy keeps its last good config: %v; list the hosts it calls in annotation %s (as Istio's Sidecar egress hosts, e.g. \"./*,istio-system/*\")",
+			err, mesh.EgressHostsAnnotation)
+		log.Error(err, "proxy config too large; keeping the last good config", "proxy", id)
+		proxyRenderFailures.Inc()
+		return ctrl.Result{}, nil
+	}
 	if err != nil {
 		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, ReasonRenderFailed, "Reconcile",
 			"proxy config not updated, the proxy keeps its last good config: %v", err)
@@ -357,6 +398,7 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		}
 	}
 	r.written.Store(key, written{gen: gen, uid: pod.UID, id: id, kind: kind, hash: files.Hash})
+	r.recorded(key, rollout.Carried{Snapshot: gen, Rules: res.Rules})
 	return ctrl.Result{}, nil
 }
 
@@ -511,12 +553,8 @@ func (r *ProxyReconciler) invalidating(fn handler.MapFunc) handler.MapFunc {
 // computed for the old and the new object alike (the handler maps both), so a namespace that loses
 // sight of a rule is reconciled too.
 func (r *ProxyReconciler) proxiesSeeing(ctx context.Context, obj client.Object) []reconcile.Request {
-	var exportTo []string
+	exportTo := ruleExportTo(obj)
 	switch o := obj.(type) {
-	case *networkingv1alpha1.VirtualService:
-		exportTo = o.Spec.ExportTo
-	case *networkingv1alpha1.DestinationRule:
-		exportTo = o.Spec.ExportTo
 	case *corev1.Service:
 		exportTo = serviceExportTo(o)
 	case *discoveryv1.EndpointSlice:
@@ -532,6 +570,17 @@ func (r *ProxyReconciler) proxiesSeeing(ctx context.Context, obj client.Object) 
 		return r.allProxies(ctx, nil)
 	}
 	return r.allProxies(ctx, func(ns string) bool { return namespaces[ns] })
+}
+
+// ruleExportTo is a VirtualService's or DestinationRule's exportTo; nil for other objects.
+func ruleExportTo(obj client.Object) []string {
+	switch o := obj.(type) {
+	case *networkingv1alpha1.VirtualService:
+		return o.Spec.ExportTo
+	case *networkingv1alpha1.DestinationRule:
+		return o.Spec.ExportTo
+	}
+	return nil
 }
 
 // serviceExportTo reads a Service's exportTo annotation as internal/mesh does.
@@ -568,9 +617,19 @@ func visibleTo(exportTo []string, owner string) (all bool, namespaces map[string
 // allProxies lists the meshed pods of the namespaces inNS accepts (nil: all), and every pod a
 // Gateway selects, minus opted-out pods.
 func (r *ProxyReconciler) allProxies(ctx context.Context, inNS func(string) bool) []reconcile.Request {
+	var out []reconcile.Request
+	r.eachProxy(ctx, inNS, func(p *corev1.Pod) {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(p)})
+	})
+	return out
+}
+
+// eachProxy calls fn once for each meshed pod of the namespaces inNS accepts (nil: all) and each
+// pod a Gateway selects, minus opted-out pods. The pods come from the cache: fn must not keep or
+// change them.
+func (r *ProxyReconciler) eachProxy(ctx context.Context, inNS func(string) bool, fn func(*corev1.Pod)) {
 	log := logf.FromContext(ctx)
 	seen := map[types.NamespacedName]bool{}
-	var out []reconcile.Request
 	add := func(pods []corev1.Pod) {
 		for i := range pods {
 			p := &pods[i]
@@ -579,14 +638,14 @@ func (r *ProxyReconciler) allProxies(ctx context.Context, inNS func(string) bool
 				continue
 			}
 			seen[key] = true
-			out = append(out, reconcile.Request{NamespacedName: key})
+			fn(p)
 		}
 	}
 	nss := &metav1.PartialObjectMetadataList{}
 	nss.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
 	if err := r.List(ctx, nss, client.MatchingLabels{MeshLabel: MeshLabelEnabled}); err != nil {
 		log.Error(err, "listing meshed namespaces")
-		return nil
+		return
 	}
 	for _, ns := range nss.Items {
 		if inNS != nil && !inNS(ns.Name) {
@@ -602,7 +661,7 @@ func (r *ProxyReconciler) allProxies(ctx context.Context, inNS func(string) bool
 	gws := &networkingv1alpha1.GatewayList{}
 	if err := r.List(ctx, gws, client.UnsafeDisableDeepCopy); err != nil {
 		log.Error(err, "listing gateways")
-		return out
+		return
 	}
 	for _, gw := range gws.Items {
 		if len(gw.Spec.Selector) == 0 {
@@ -615,6 +674,23 @@ func (r *ProxyReconciler) allProxies(ctx context.Context, inNS func(string) bool
 		}
 		add(pods.Items)
 	}
+}
+
+// rolloutCandidates lists the proxies (namespace/name) a change of rule reconciles and that
+// get config: scheduled, alive pods (see proxiesSeeing; every proxy for a Gateway).
+func (r *ProxyReconciler) rolloutCandidates(ctx context.Context, rule client.Object) []string {
+	var inNS func(string) bool
+	if _, isGateway := rule.(*networkingv1alpha1.Gateway); !isGateway {
+		if all, namespaces := visibleTo(ruleExportTo(rule), rule.GetNamespace()); !all {
+			inNS = func(ns string) bool { return namespaces[ns] }
+		}
+	}
+	var out []string
+	r.eachProxy(ctx, inNS, func(p *corev1.Pod) {
+		if p.Spec.NodeName != "" && proxyAlive(p) {
+			out = append(out, client.ObjectKeyFromObject(p).String())
+		}
+	})
 	return out
 }
 

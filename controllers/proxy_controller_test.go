@@ -278,12 +278,12 @@ spec:
 	It("keeps every ConfigMap unchanged when the VirtualService becomes invalid", func() {
 		rvs := resourceVersions(ns)
 		writes, reconciles := configWrites(), proxyReconciles()
-		vs := &v1.VirtualService{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "reviews"}, vs)).To(Succeed())
-		// Passes the schema, fails internal/validate (no webhook in this suite to refuse it).
-		vs.Spec.HTTP[0].Match = []v1.HTTPMatchRequest{{URI: &v1.StringMatch{Regex: ptr("(unclosed")}}}
-		vs.Spec.HTTP[0].Route[0].Weight, vs.Spec.HTTP[0].Route[1].Weight = 50, 50
-		Expect(k8sClient.Update(ctx, vs)).To(Succeed())
+		vs := &v1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reviews"}}
+		update(vs, func(vs *v1.VirtualService) {
+			// Passes the schema, fails internal/validate (no webhook in this suite to refuse it).
+			vs.Spec.HTTP[0].Match = []v1.HTTPMatchRequest{{URI: &v1.StringMatch{Regex: ptr("(unclosed")}}}
+			vs.Spec.HTTP[0].Route[0].Weight, vs.Spec.HTTP[0].Route[1].Weight = 50, 50
+		})
 
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(vs), vs)).To(Succeed())
@@ -304,11 +304,11 @@ spec:
 	})
 
 	It("rolls out the VirtualService once it is fixed", func() {
-		vs := &v1.VirtualService{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "reviews"}, vs)).To(Succeed())
-		vs.Spec.HTTP[0].Match = nil
-		vs.Spec.HTTP[0].Route[0].Weight, vs.Spec.HTTP[0].Route[1].Weight = 50, 50
-		Expect(k8sClient.Update(ctx, vs)).To(Succeed())
+		vs := &v1.VirtualService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reviews"}}
+		update(vs, func(vs *v1.VirtualService) {
+			vs.Spec.HTTP[0].Match = nil
+			vs.Spec.HTTP[0].Route[0].Weight, vs.Spec.HTTP[0].Route[1].Weight = 50, 50
+		})
 		for _, pod := range []*corev1.Pod{v1Pod, v2Pod} {
 			Eventually(func(g Gomega) {
 				cm := proxyConfig(pod)

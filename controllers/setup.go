@@ -22,11 +22,14 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	rec := mgr.GetEventRecorder(eventSource)
 	c := mgr.GetClient()
+	// The status reconcilers share the proxy reconciler's snapshots and its record of what each
+	// proxy carries.
+	proxies := NewProxyReconciler(c, rec, opts.Proxy)
 	for name, setup := range map[string]func(ctrl.Manager) error{
-		"virtualservice":  NewVirtualServiceStatusReconciler(c, rec).SetupWithManager,
-		"destinationrule": NewDestinationRuleStatusReconciler(c, rec).SetupWithManager,
-		"gateway":         NewGatewayStatusReconciler(c, rec).SetupWithManager,
-		"proxy":           NewProxyReconciler(c, rec, opts.Proxy).SetupWithManager,
+		"virtualservice":  NewVirtualServiceStatusReconciler(c, rec, proxies).SetupWithManager,
+		"destinationrule": NewDestinationRuleStatusReconciler(c, rec, proxies).SetupWithManager,
+		"gateway":         NewGatewayStatusReconciler(c, rec, proxies).SetupWithManager,
+		"proxy":           proxies.SetupWithManager,
 	} {
 		if err := setup(mgr); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", name, err)

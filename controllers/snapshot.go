@@ -47,6 +47,19 @@ type snapshotSource struct {
 	vs      ruleGate[networkingv1alpha1.VirtualService, *networkingv1alpha1.VirtualService]
 	dr      ruleGate[networkingv1alpha1.DestinationRule, *networkingv1alpha1.DestinationRule]
 	gw      ruleGate[networkingv1alpha1.Gateway, *networkingv1alpha1.Gateway]
+	// firstHeld: per rule (mesh.ObjectKey), the version the newest snapshot holds and the
+	// generation of the first snapshot that held it (rollout.Target.Since).
+	firstHeld map[string]heldVersion
+
+	// onBuild are called, outside the lock, with each new snapshot.
+	onBuild []func(*mesh.Snapshot)
+}
+
+// heldVersion is a rule version and the first snapshot that held it.
+type heldVersion struct {
+	uid        types.UID
+	generation int64
+	snapshot   uint64
 }
 
 func newSnapshotSource(r client.Reader, settings mesh.Settings) *snapshotSource {
@@ -65,18 +78,83 @@ func (s *snapshotSource) invalidate() { s.gen.Add(1) }
 // return the same generation return the same snapshot.
 func (s *snapshotSource) get(ctx context.Context) (*mesh.Snapshot, uint64, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	gen := s.gen.Load()
 	if s.snap != nil && s.snapGen == gen {
+		defer s.mu.Unlock()
 		return s.snap, gen, nil
 	}
 	snap, err := s.build(ctx)
 	if err != nil {
+		s.mu.Unlock()
 		return nil, 0, err
 	}
 	s.snap, s.snapGen = snap, gen
+	s.noteHeld(snap, gen)
+	listeners := s.onBuild
+	s.mu.Unlock()
 	meshSnapshotBuilds.Inc()
+	for _, fn := range listeners {
+		fn(snap)
+	}
 	return snap, gen, nil
+}
+
+// noteHeld records, for each rule version snap holds, the first snapshot that held it. Callers
+// hold s.mu.
+func (s *snapshotSource) noteHeld(snap *mesh.Snapshot, gen uint64) {
+	next := make(map[string]heldVersion, len(s.firstHeld))
+	note := func(kind string, obj client.Object) {
+		key := mesh.ObjectKey(kind, obj.GetNamespace(), obj.GetName())
+		h, ok := s.firstHeld[key]
+		if !ok || h.uid != obj.GetUID() || h.generation != obj.GetGeneration() {
+			h = heldVersion{uid: obj.GetUID(), generation: obj.GetGeneration(), snapshot: gen}
+		}
+		next[key] = h
+	}
+	for _, vs := range snap.VirtualServices {
+		note("VirtualService", vs)
+	}
+	for _, dr := range snap.DestinationRules {
+		note("DestinationRule", dr)
+	}
+	for _, gw := range snap.Gateways {
+		note("Gateway", gw)
+	}
+	s.firstHeld = next
+}
+
+// since returns the generation of the first snapshot that held obj (a rule of kind) at its
+// current generation, 0 when the newest snapshot does not hold that version.
+func (s *snapshotSource) since(kind string, obj client.Object) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.firstHeld[mesh.ObjectKey(kind, obj.GetNamespace(), obj.GetName())]
+	if !ok || h.uid != obj.GetUID() || h.generation != obj.GetGeneration() {
+		return 0
+	}
+	return h.snapshot
+}
+
+// refusal returns why translation refused obj's current generation (a rule of kind), or nil.
+func (s *snapshotSource) refusal(kind string, obj client.Object) []validate.Problem {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch kind {
+	case "VirtualService":
+		return s.vs.refusal(obj)
+	case "DestinationRule":
+		return s.dr.refusal(obj)
+	case "Gateway":
+		return s.gw.refusal(obj)
+	}
+	return nil
+}
+
+// notifyBuilds registers fn to be called with every new snapshot.
+func (s *snapshotSource) notifyBuilds(fn func(*mesh.Snapshot)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onBuild = append(s.onBuild, fn)
 }
 
 // build lists the cache. The lists skip the cache's deep copy: the snapshot only reads them, and
@@ -123,6 +201,8 @@ type gateEntry[V any] struct {
 	valid      bool  // verdict on the listed version
 	good       *V    // the newest valid version, nil when none was
 	older      *V    // the valid version good replaced, for when good is refused later
+	// refused: why translation refused the listed version (valid is then false).
+	refused []validate.Problem
 }
 
 // filter returns the rules to translate: each valid rule as it is, an invalid one as its newest
@@ -137,7 +217,7 @@ func (g *ruleGate[V, P]) filter(items []V) []V {
 			e = &gateEntry[V]{generation: -1}
 		}
 		if e.generation != obj.GetGeneration() {
-			e.generation, e.valid = obj.GetGeneration(), len(g.validate(obj)) == 0
+			e.generation, e.valid, e.refused = obj.GetGeneration(), len(g.validate(obj)) == 0, nil
 		}
 		if e.valid {
 			if e.good != nil && P(e.good).GetGeneration() != e.generation {
@@ -160,19 +240,28 @@ func (g *ruleGate[V, P]) filter(items []V) []V {
 // whether a snapshot holding obj is stale: obj was refused now or before. It returns false when
 // obj is still what the gate picks (a previous valid version that translate now refuses too stays:
 // there is nothing older to fall back to).
-func (g *ruleGate[V, P]) refuse(obj P) (stale, marked bool) {
+func (g *ruleGate[V, P]) refuse(obj P, problems []validate.Problem) (stale, marked bool) {
 	e := g.seen[obj.GetUID()]
 	if e == nil {
 		return false, false
 	}
 	if e.generation == obj.GetGeneration() && e.valid {
-		e.valid = false
+		e.valid, e.refused = false, problems
 		if e.good != nil && P(e.good).GetGeneration() == e.generation {
 			e.good, e.older = e.older, nil
 		}
 		return true, true
 	}
 	return e.good == nil || P(e.good).GetGeneration() != obj.GetGeneration(), false
+}
+
+// refusal returns why translation refused obj's current generation, or nil.
+func (g *ruleGate[V, P]) refusal(obj client.Object) []validate.Problem {
+	e := g.seen[obj.GetUID()]
+	if e == nil || e.generation != obj.GetGeneration() {
+		return nil
+	}
+	return e.refused
 }
 
 // refused reports the rules of snap that translation refused for some proxy (problems with reason
@@ -208,19 +297,19 @@ func (s *snapshotSource) refused(snap *mesh.Snapshot, problems []validate.Proble
 	}
 	for _, vs := range snap.VirtualServices {
 		if ps := keys[mesh.ObjectKey("VirtualService", vs.Namespace, vs.Name)]; ps != nil {
-			st, mk := s.vs.refuse(vs)
+			st, mk := s.vs.refuse(vs, ps)
 			note(vs, ps, st, mk)
 		}
 	}
 	for _, dr := range snap.DestinationRules {
 		if ps := keys[mesh.ObjectKey("DestinationRule", dr.Namespace, dr.Name)]; ps != nil {
-			st, mk := s.dr.refuse(dr)
+			st, mk := s.dr.refuse(dr, ps)
 			note(dr, ps, st, mk)
 		}
 	}
 	for _, gw := range snap.Gateways {
 		if ps := keys[mesh.ObjectKey("Gateway", gw.Namespace, gw.Name)]; ps != nil {
-			st, mk := s.gw.refuse(gw)
+			st, mk := s.gw.refuse(gw, ps)
 			note(gw, ps, st, mk)
 		}
 	}

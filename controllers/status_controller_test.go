@@ -1,8 +1,6 @@
 package controllers
 
 import (
-	"strings"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -92,8 +90,7 @@ spec:
 			return notes
 		}).Should(ContainElement(ContainSubstring("spec.http[0].match[0].uri.regex")))
 
-		vs.Spec.HTTP[0].Match[0].URI.Regex = ptr("/api/v[0-9]+/.*")
-		Expect(k8sClient.Update(ctx, vs)).To(Succeed())
+		update(vs, func(vs *v1.VirtualService) { vs.Spec.HTTP[0].Match[0].URI.Regex = ptr("/api/v[0-9]+/.*") })
 		Eventually(accepted(vs, func() []metav1.Condition { return vs.Status.Conditions })).Should(And(
 			Not(BeNil()),
 			HaveField("Status", metav1.ConditionTrue),
@@ -139,15 +136,6 @@ spec:
 			HaveField("Status", metav1.ConditionTrue),
 		))
 		Expect(gw.Status.ServersSummary).To(Equal("HTTP/80,HTTPS/443"))
-	})
-})
-
-var _ = Describe("acceptedCondition", func() {
-	It("keeps a long message within the limit on a rune boundary", func() {
-		msg := truncate(strings.Repeat("é", maxConditionMessage), maxConditionMessage)
-		Expect(len(msg)).To(BeNumerically("<=", maxConditionMessage))
-		Expect(msg).To(HaveSuffix(" …"))
-		Expect(strings.ToValidUTF8(msg, "?")).To(Equal(msg))
 	})
 })
 

@@ -28,6 +28,12 @@ const (
 	// ConditionReady is True when Accepted and ResolvedRefs are True and every targeted proxy
 	// carries this generation, so `kubectl wait --for=condition=Ready` returns once a change is out.
 	ConditionReady = "Ready"
+	// ConditionConflicted is True while another VirtualService claims one of this one's hosts for
+	// the same proxies; the message says which rule keeps the host (the oldest).
+	ConditionConflicted = "Conflicted"
+	// ConditionProgrammed (Gateway) is True when every gateway proxy the selector picks carries
+	// this generation.
+	ConditionProgrammed = "Programmed"
 	// ConditionDegraded is True when the spec is accepted but some fields are ignored because
 	// Mizzen does not implement them yet; the message names them.
 	ConditionDegraded = "Degraded"
@@ -54,6 +60,15 @@ const (
 	ReasonSecretNotFound = "SecretNotFound"
 	// ReasonConflictingHost: another resource already claims the same host for the same proxies.
 	ReasonConflictingHost = "ConflictingHost"
+	// ReasonNoMatchingPods: a Gateway selector, or a DestinationRule subset, selects no pod.
+	ReasonNoMatchingPods = "NoMatchingPods"
+	// ReasonNoConflicts: no other rule claims this one's hosts.
+	ReasonNoConflicts = "NoConflicts"
+	// ReasonTranslationRefused: the Envoy config built from this generation does not validate,
+	// so proxies keep the previous version; the message says why.
+	ReasonTranslationRefused = "TranslationRefused"
+	// ReasonFullySupported: every field is translated (Degraded is False).
+	ReasonFullySupported = "FullySupported"
 
 	// ReasonRollingOut: some targeted proxies still run an older generation.
 	ReasonRollingOut = "RollingOut"

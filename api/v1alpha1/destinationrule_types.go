@@ -564,6 +564,7 @@ type ZoneAwareFailover struct {
 // +kubebuilder:resource:shortName=dr,categories=mizzen
 // +kubebuilder:printcolumn:name="Host",type=string,JSONPath=`.spec.host`,description="Service the rule applies to"
 // +kubebuilder:printcolumn:name="Subsets",type=string,JSONPath=`.status.subsetsSummary`,description="Subsets defined"
+// +kubebuilder:printcolumn:name="Updated",type=string,JSONPath=`.status.updatedSummary`,description="Proxies carrying this generation / proxies targeted"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,description="Accepted, resolved and on every targeted proxy"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

@@ -212,6 +212,7 @@ type ServerTLSCertificate struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=gw,categories=mizzen
 // +kubebuilder:printcolumn:name="Servers",type=string,JSONPath=`.status.serversSummary`,description="Protocols and ports the gateway listens on"
+// +kubebuilder:printcolumn:name="Programmed",type=string,JSONPath=`.status.updatedSummary`,description="Gateway proxies carrying this generation / gateway proxies selected"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,description="Accepted and on every gateway proxy"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="Gateway names must be DNS-1123 labels (no dots), because VirtualServices refer to them as namespace/name"

@@ -83,6 +83,30 @@ type DestinationRuleStatus struct {
 	// .spec.subsets[*].name would show only the first name.
 	// +optional
 	SubsetsSummary string `json:"subsetsSummary,omitempty"`
+	// Subsets counts the ready pods each subset selects; a subset with none makes ResolvedRefs
+	// False (requests routed to it would fail with 503).
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Subsets []SubsetStatus `json:"subsets,omitempty"`
+	// Proxies counts the proxies whose clusters the rule shapes and those carrying this
+	// generation.
+	// +optional
+	Proxies *ProxyCounts `json:"proxies,omitempty"`
+	// UpdatedSummary is Proxies as "updated/total", such as "7/12".
+	// +optional
+	UpdatedSummary string `json:"updatedSummary,omitempty"`
+}
+
+// SubsetStatus is what a DestinationRule subset selects.
+type SubsetStatus struct {
+	// Name of the subset.
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// Pods is the number of ready pods of the host's service carrying the subset's labels.
+	// +kubebuilder:validation:Minimum=0
+	Pods int32 `json:"pods"`
 }
 
 // GatewayStatus is what Mizzen observed about a Gateway.
@@ -100,4 +124,11 @@ type GatewayStatus struct {
 	// "HTTP/80,HTTPS/443", for the Servers printer column (see GatewaySpec.ServersSummary).
 	// +optional
 	ServersSummary string `json:"serversSummary,omitempty"`
+	// Proxies counts the gateway proxies the selector picks and those carrying this generation
+	// (the Programmed condition).
+	// +optional
+	Proxies *ProxyCounts `json:"proxies,omitempty"`
+	// UpdatedSummary is Proxies as "updated/total", such as "2/2".
+	// +optional
+	UpdatedSummary string `json:"updatedSummary,omitempty"`
 }

@@ -102,7 +102,10 @@ func TestVirtualServiceConflicts(t *testing.T) {
 	if vs := ix.For("r.default.svc.cluster.local"); vs == nil || vs.Name != "old" {
 		t.Errorf("r: got %v, want old", vs)
 	}
-	if len(ix.Problems) != 1 || ix.Problems[0].Reason != ReasonConflictingHost || ix.Problems[0].Field != "VirtualService default/new spec.hosts[0]" {
+	// Reported on both: the newer rule loses the host, the older one shadows it.
+	if len(ix.Problems) != 2 ||
+		ix.Problems[0].Reason != ReasonConflictingHost || ix.Problems[0].Field != "VirtualService default/new spec.hosts[0]" ||
+		ix.Problems[1].Reason != ReasonShadowsNewerRule || ix.Problems[1].Field != "VirtualService default/old spec.hosts[0]" {
 		t.Errorf("problems %v", ix.Problems)
 	}
 	if vs := ix.For("p.default.svc.cluster.local"); vs == nil || vs.Name != "wild" {

@@ -13,8 +13,13 @@ import (
 // MeshGateway is the reserved gateway name of all sidecars.
 const MeshGateway = "mesh"
 
-// ReasonConflictingHost: a newer VirtualService claims a host an older one already routes.
-const ReasonConflictingHost = "ConflictingHost"
+// Host conflicts between VirtualServices, reported on both.
+const (
+	// ReasonConflictingHost: a newer VirtualService claims a host an older one already routes.
+	ReasonConflictingHost = "ConflictingHost"
+	// ReasonShadowsNewerRule: the older VirtualService keeps a host a newer one claims too.
+	ReasonShadowsNewerRule = "ShadowsNewerRule"
+)
 
 // VirtualServiceIndex is the VirtualServices that apply to the sidecars of one namespace, by host.
 type VirtualServiceIndex struct {
@@ -58,6 +63,7 @@ type vsIndexKey string
 func (s *Snapshot) buildVSIndex(ns string) *VirtualServiceIndex {
 	ix := &VirtualServiceIndex{exact: map[string]*v1alpha1.VirtualService{}}
 	owner := map[string]*v1alpha1.VirtualService{}
+	ownerAt := map[string]int{}            // host → index in the owner's spec.hosts
 	for _, vs := range s.VirtualServices { // oldest first
 		if len(vs.Spec.Hosts) == 0 || !AppliesToSidecars(vs.Spec.Gateways) || !Exported(vs.Spec.ExportTo, vs.Namespace, ns) {
 			continue
@@ -71,11 +77,16 @@ func (s *Snapshot) buildVSIndex(ns string) *VirtualServiceIndex {
 						Reason: ReasonConflictingHost,
 						Message: fmt.Sprintf("host %q is already routed by the older VirtualService %s/%s; this rule is ignored for it",
 							host, prev.Namespace, prev.Name),
+					}, validate.Problem{
+						Field:  ObjectKey("VirtualService", prev.Namespace, prev.Name) + " " + fmt.Sprintf("spec.hosts[%d]", ownerAt[host]),
+						Reason: ReasonShadowsNewerRule,
+						Message: fmt.Sprintf("host %q is also claimed by the newer VirtualService %s/%s; this rule keeps it",
+							host, vs.Namespace, vs.Name),
 					})
 				}
 				continue
 			}
-			owner[host] = vs
+			owner[host], ownerAt[host] = vs, i
 			if strings.HasPrefix(host, "*") {
 				ix.wildcards = append(ix.wildcards, hostRule{host, vs})
 			} else {

@@ -49,6 +49,9 @@ type clusterKey struct {
 // serviceClusters returns the clusters of a service port as this proxy gets them.
 func (t *translator) serviceClusters(svc *mesh.Service, port mesh.Port) *serviceClusters {
 	dr := t.snap.DestinationRuleFor(t.proxy, svc.Hostname, svc.Namespace)
+	if dr != nil {
+		t.use("DestinationRule", dr)
+	}
 	key := clusterKey{host: svc.Hostname, port: port.Number, dr: dr}
 	if dr != nil {
 		aware := false

@@ -36,6 +36,7 @@ func (t *translator) gatewayListeners() []*listenerv3.Listener {
 		if len(gw.Spec.Selector) == 0 || !mesh.LabelsMatch(gw.Spec.Selector, t.proxy.Labels) {
 			continue
 		}
+		t.use("Gateway", gw)
 		for i := range gw.Spec.Servers {
 			s := &gw.Spec.Servers[i]
 			port := s.Port.Number
@@ -178,6 +179,7 @@ func (t *translator) boundVirtualServices(gs gatewayServer) []boundVS {
 			}
 		}
 		if len(hosts) > 0 {
+			t.use("VirtualService", vs)
 			out = append(out, boundVS{vs, hosts})
 		}
 	}

@@ -384,10 +384,17 @@ func render(t testing.TB, res translate.Resources, problems []validate.Problem) 
 		Message string `json:"message"`
 	}
 	doc := struct {
-		Problems  []problem         `json:"problems"`
+		Problems []problem `json:"problems"`
+		// Rules: the rule versions the config was built from (what a rollout waits for).
+		Rules     map[string]int64  `json:"rules"`
 		Listeners []json.RawMessage `json:"listeners"`
 		Clusters  []json.RawMessage `json:"clusters"`
-	}{Problems: []problem{}}
+	}{Problems: []problem{}, Rules: map[string]int64{}}
+	for _, set := range res.Rules {
+		for k, g := range set {
+			doc.Rules[k] = g
+		}
+	}
 	for _, p := range problems {
 		doc.Problems = append(doc.Problems, problem{p.Field, p.Reason, p.Message})
 	}

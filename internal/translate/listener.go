@@ -118,6 +118,9 @@ func (t *translator) tcpListener(svc *mesh.Service, port mesh.Port) *listenerv3.
 	l := listener(name, svc.ClusterIP, port.Number, corev3.TrafficDirection_OUTBOUND, false)
 	def := []weightedCluster{{name: OutboundClusterName(port.Number, "", svc.Hostname), weight: 100}}
 	vs := t.vsIndex.For(svc.Hostname)
+	if vs != nil {
+		t.use("VirtualService", vs)
+	}
 	if vs != nil && port.Protocol.IsTLS() && len(vs.Spec.TLS) > 0 {
 		l.ListenerFilters = []*listenerv3.ListenerFilter{tlsInspector}
 		seen := map[string]bool{}

@@ -3,6 +3,7 @@ package translate
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -14,8 +15,32 @@ import (
 // once per snapshot rather than per proxy: what translating the mesh's proxies reports (one
 // sidecar per namespace stands for its namespace, every sidecar when rules select proxies by
 // labels; every gateway proxy), plus hosts of sidecar rules that name no service (without a
-// ServiceEntry API such a rule routes nothing). Sorted by field; ProblemObject splits each.
+// ServiceEntry API such a rule routes nothing), gateways a VirtualService names that do not
+// exist, Gateways whose selector picks no pod and DestinationRule subsets that select no ready pod.
+// Sorted by field; ProblemObject splits each. Memoized in the snapshot.
 func RuleProblems(snap *mesh.Snapshot) []validate.Problem {
+	return snap.Memo(ruleProblemsKey{}, func() any { return ruleProblems(snap) }).([]validate.Problem)
+}
+
+type ruleProblemsKey struct{}
+
+// ProblemsOf returns the problems RuleProblems reports about one rule (kind, namespace, name).
+func ProblemsOf(snap *mesh.Snapshot, kind, namespace, name string) []validate.Problem {
+	byRule := snap.Memo(problemsByRuleKey{}, func() any {
+		m := map[string][]validate.Problem{}
+		for _, p := range RuleProblems(snap) {
+			k, ns, n, _ := ProblemObject(p)
+			key := mesh.ObjectKey(k, ns, n)
+			m[key] = append(m[key], p)
+		}
+		return m
+	}).(map[string][]validate.Problem)
+	return byRule[mesh.ObjectKey(kind, namespace, name)]
+}
+
+type problemsByRuleKey struct{}
+
+func ruleProblems(snap *mesh.Snapshot) []validate.Problem {
 	var ps []validate.Problem
 	deps := ruleDependencies(snap)
 	seenNS := map[string]bool{}
@@ -59,8 +84,30 @@ func RuleProblems(snap *mesh.Snapshot) []validate.Problem {
 			})
 		}
 	}
+	ps = append(ps, gatewayRefProblems(snap)...)
+	for _, gw := range snap.Gateways {
+		if len(gw.Spec.Selector) > 0 && !slices.ContainsFunc(snap.Pods, func(p *mesh.Pod) bool { return mesh.LabelsMatch(gw.Spec.Selector, p.Labels) }) {
+			ps = append(ps, validate.Problem{
+				Field:   mesh.ObjectKey("Gateway", gw.Namespace, gw.Name) + " spec.selector",
+				Reason:  ReasonNoMatchingPods,
+				Message: fmt.Sprintf("no pod matches the selector %s: no proxy serves this gateway", labelString(gw.Spec.Selector)),
+			})
+		}
+	}
 	for _, dr := range snap.DestinationRules {
 		host := snap.ResolveHost(dr.Spec.Host, dr.Namespace)
+		if snap.Service(host) != nil {
+			for i, sub := range dr.Spec.Subsets {
+				if snap.SubsetPods(host, sub.Labels) == 0 {
+					ps = append(ps, validate.Problem{
+						Field:  mesh.ObjectKey("DestinationRule", dr.Namespace, dr.Name) + fmt.Sprintf(" spec.subsets[%d]", i),
+						Reason: ReasonNoMatchingPods,
+						Message: fmt.Sprintf("subset %s selects no ready pod of %s (labels %s): requests routed to it fail with 503 (no healthy upstream)",
+							sub.Name, host, labelString(sub.Labels)),
+					})
+				}
+			}
+		}
 		if strings.HasPrefix(host, "*") || snap.Service(host) != nil {
 			continue
 		}
@@ -77,4 +124,42 @@ func RuleProblems(snap *mesh.Snapshot) []validate.Problem {
 	})
 	// The same problem seen from several namespaces may be worded for each: keep the first.
 	return slices.CompactFunc(ps, func(a, b validate.Problem) bool { return a.Field == b.Field && a.Reason == b.Reason })
+}
+
+// gatewayRefProblems reports the gateways VirtualServices name that do not exist.
+func gatewayRefProblems(snap *mesh.Snapshot) []validate.Problem {
+	exists := map[string]bool{}
+	for _, gw := range snap.Gateways {
+		exists[gw.Namespace+"/"+gw.Name] = true
+	}
+	var ps []validate.Problem
+	for _, vs := range snap.VirtualServices {
+		for i, g := range vs.Spec.Gateways {
+			if g == mesh.MeshGateway {
+				continue
+			}
+			ref := g
+			if !strings.Contains(g, "/") {
+				ref = vs.Namespace + "/" + g
+			}
+			if !exists[ref] {
+				ps = append(ps, validate.Problem{
+					Field:   mesh.ObjectKey("VirtualService", vs.Namespace, vs.Name) + fmt.Sprintf(" spec.gateways[%d]", i),
+					Reason:  ReasonGatewayNotFound,
+					Message: fmt.Sprintf("gateway %s does not exist (or is not valid): no gateway proxy routes by this rule for it", ref),
+				})
+			}
+		}
+	}
+	return ps
+}
+
+// labelString writes labels as k=v pairs, sorted.
+func labelString(labels map[string]string) string {
+	keys := slices.Sorted(maps.Keys(labels))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + labels[k]
+	}
+	return strings.Join(parts, ",")
 }

@@ -70,6 +70,7 @@ func (t *translator) virtualHost(svc *mesh.Service, port mesh.Port) *routev3.Vir
 		Domains: t.domains(svc, port.Number),
 	}
 	if vs := t.vsIndex.For(svc.Hostname); vs != nil && len(vs.Spec.HTTP) > 0 {
+		t.use("VirtualService", vs)
 		// A rule with no route for this port (all its matches name other ports, proxies or
 		// gateways) leaves the port to the default route, as in Istio.
 		if vh.Routes = t.httpRoutes(vs, vs.Namespace, vs.Spec.HTTP, "spec.http", port.Number, nil); len(vh.Routes) > 0 {
@@ -141,6 +142,7 @@ func (t *translator) httpRoutes(vs *v1alpha1.VirtualService, ns string, rules []
 					dns, r.Delegate.Name, vs.Namespace)
 				continue
 			}
+			t.use("VirtualService", child)
 			pm := matches
 			if len(pm) == 0 {
 				pm = []v1alpha1.HTTPMatchRequest{{}}

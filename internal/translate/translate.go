@@ -8,6 +8,7 @@ import (
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
@@ -18,6 +19,9 @@ import (
 type Resources struct {
 	Listeners []*listenerv3.Listener // routes inlined in each HCM's route_config (file-based xDS has no RDS file)
 	Clusters  []*clusterv3.Cluster   // endpoints inline in load_assignment (STATIC), or ORIGINAL_DST/passthrough where needed
+	// Rules are the VirtualServices, DestinationRules and Gateways the config was built from, at
+	// the generations the snapshot held: what a rollout of a rule waits for. Shared; read only.
+	Rules mesh.RuleSets
 }
 
 // Reasons of the problems Translate reports. Problem.Field starts with the object it is about,
@@ -29,6 +33,9 @@ const (
 	ReasonDelegateNotFound = "DelegateNotFound" // a delegate VirtualService does not exist
 	ReasonInvalidConfig    = "InvalidConfig"    // the Envoy config built from a rule did not validate
 	ReasonConflictingHost  = mesh.ReasonConflictingHost
+	ReasonShadowsNewerRule = mesh.ReasonShadowsNewerRule
+	ReasonGatewayNotFound  = "GatewayNotFound" // a VirtualService names a Gateway that does not exist
+	ReasonNoMatchingPods   = "NoMatchingPods"  // a Gateway selector or a DestinationRule subset selects no pod
 )
 
 // Istio's cluster and listener names.
@@ -63,6 +70,8 @@ type translator struct {
 	gateway  *v1alpha1.Gateway // the Gateway whose servers are being built; nil for sidecars
 	// reported dedupes per-object problem lists already added (rules used by several ports).
 	reported map[any]bool
+	// used collects the rules that shaped the config (see Resources.Rules).
+	used mesh.RuleVersions
 }
 
 // Translate builds the Envoy config of proxy from snap, and the problems met on the way: rules or
@@ -102,6 +111,12 @@ func Translate(snap *mesh.Snapshot, proxy mesh.Proxy) (Resources, []validate.Pro
 	for _, c := range t.clusters {
 		own = append(own, c)
 	}
+	if shared != nil && len(shared.rules) > 0 {
+		res.Rules = append(res.Rules, shared.rules)
+	}
+	if len(t.used) > 0 {
+		res.Rules = append(res.Rules, t.used)
+	}
 	if shared != nil {
 		res.Listeners = mergeSorted(shared.listeners, extra, (*listenerv3.Listener).GetName)
 		res.Clusters = mergeSorted(shared.clusters, own, (*clusterv3.Cluster).GetName)
@@ -113,8 +128,11 @@ func Translate(snap *mesh.Snapshot, proxy mesh.Proxy) (Resources, []validate.Pro
 }
 
 func newTranslator(snap *mesh.Snapshot, proxy mesh.Proxy) *translator {
-	return &translator{snap: snap, proxy: proxy, clusters: map[string]*clusterv3.Cluster{}, reported: map[any]bool{}}
+	return &translator{snap: snap, proxy: proxy, clusters: map[string]*clusterv3.Cluster{}, reported: map[any]bool{}, used: mesh.RuleVersions{}}
 }
+
+// use records that a rule shaped the config.
+func (t *translator) use(kind string, obj metav1.Object) { t.used.Use(kind, obj) }
 
 // mergeSorted returns a new slice with the sorted a and b (sorted here) merged by name.
 func mergeSorted[T any](a, b []T, name func(T) string) []T {
@@ -140,6 +158,7 @@ type outboundSet struct {
 	listeners []*listenerv3.Listener
 	clusters  []*clusterv3.Cluster
 	problems  []validate.Problem
+	rules     mesh.RuleVersions
 }
 
 type outboundKey struct {
@@ -183,6 +202,7 @@ func buildOutbound(snap *mesh.Snapshot, proxy mesh.Proxy) *outboundSet {
 	}
 	slices.SortFunc(out.clusters, func(a, b *clusterv3.Cluster) int { return cmp.Compare(a.GetName(), b.GetName()) })
 	out.problems = t.problems
+	out.rules = t.used
 	return out
 }
 

@@ -55,6 +55,13 @@ const (
 	CertManager       = "cert-manager-controller"
 )
 
+// CertManagerNamespace is the namespace cert-manager runs in when installed from its own manifests
+// or Helm chart, and there also its cluster resource namespace: where a CA ClusterIssuer reads its
+// key pair. config/default puts the mesh CA Certificate in it, so the local cluster uses the same
+// one: Start creates it and runs the controller with --cluster-resource-namespace set to it (the
+// controller binary's own default, like upstream's, is kube-system).
+const CertManagerNamespace = "cert-manager"
+
 // requiredBinaries must be in the assets directory; cert-manager-controller only when asked for.
 var requiredBinaries = []string{Etcd, APIServer, ControllerManager, Scheduler, Kwok}
 
@@ -167,7 +174,8 @@ const stateMarker = ".mizzen-cluster"
 // Start starts the cluster and returns once it is ready to use: kube-apiserver answers /readyz,
 // the controller manager and scheduler are healthy, every fake node is Ready (and no longer tainted
 // not-ready) with a podCIDR, the default ServiceAccount exists, and — with CertManager — the
-// cert-manager CRDs are established and its controller is ready.
+// cert-manager CRDs are established, namespace CertManagerNamespace exists and its controller is
+// ready.
 //
 // ctx bounds only the start: cancelling it later does not stop the cluster (call Stop). When
 // Start fails it stops whatever it had started and says why, with the end of the failing
@@ -303,14 +311,17 @@ func (c *Cluster) startComponents(ctx context.Context) (err error) {
 	return nil
 }
 
-// startCertManager installs cert-manager's CRDs, starts its controller once they are established,
-// and waits until it is ready.
+// startCertManager installs cert-manager's CRDs, creates its namespace, starts its controller once
+// the CRDs are established, and waits until it is ready.
 func (c *Cluster) startCertManager(ctx context.Context, step func(string)) error {
 	if err := c.installCertManagerCRDs(ctx); err != nil {
 		return err
 	}
 	step("cert-manager CRDs established")
 	if err := c.bindClusterAdmin(ctx, certManagerUser); err != nil {
+		return err
+	}
+	if err := c.createNamespace(ctx, CertManagerNamespace); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {

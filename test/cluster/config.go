@@ -257,7 +257,10 @@ func (c *Cluster) certManagerArgs() []string {
 	return []string{
 		"--kubeconfig=" + c.configPath(CertManager+".kubeconfig"),
 		"--leader-elect=false",
-		"--cluster-resource-namespace=kube-system", // where a CA ClusterIssuer's Secret lives
+		"--cluster-resource-namespace=" + CertManagerNamespace, // where a CA ClusterIssuer's Secret lives
+		// Each Certificate owns its Secret, so a proxy's Secret goes with its pod (the pod owns
+		// the Certificate). Mizzen's install docs ask for the same.
+		"--enable-certificate-owner-ref=true",
 		"--healthz-listen-address=127.0.0.1:" + strconv.Itoa(c.ports.certManagerHealth),
 		"--kube-api-qps=" + strconv.Itoa(qps),
 		"--kube-api-burst=" + strconv.Itoa(2*qps),

@@ -130,6 +130,16 @@ func (c *Cluster) bindClusterAdmin(ctx context.Context, user string) error {
 	return nil
 }
 
+// createNamespace creates a namespace unless it exists.
+func (c *Cluster) createNamespace(ctx context.Context, name string) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	_, err := c.client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", name, err)
+	}
+	return nil
+}
+
 // AddNodes creates n more fake nodes (named kwok-node-<i>) for kwok to run: annotation
 // kwok.x-k8s.io/node=fake, taint kwok.x-k8s.io/node=fake:NoSchedule, an InternalIP in 198.18.0.0/15
 // (RFC 2544's benchmarking range: never routed) and a Hostname address, and a podCIDR of its own

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mizzen-mesh/mizzen/test/cluster"
 )
 
 var (
@@ -41,7 +43,7 @@ metadata: {name: e2e-selfsigned}
 spec: {selfSigned: {}}`, `
 apiVersion: cert-manager.io/v1
 kind: Certificate
-metadata: {name: e2e-root-ca, namespace: kube-system}   # the cluster resource namespace
+metadata: {name: e2e-root-ca, namespace: `+cluster.CertManagerNamespace+`}   # the cluster resource namespace (Start creates it)
 spec:
   isCA: true
   commonName: e2e-root-ca

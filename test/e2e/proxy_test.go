@@ -51,7 +51,7 @@ metadata: {name: e2e-proxy-selfsigned}
 spec: {selfSigned: {}}`, `
 apiVersion: cert-manager.io/v1
 kind: Certificate
-metadata: {name: e2e-proxy-root-ca, namespace: kube-system}
+metadata: {name: e2e-proxy-root-ca, namespace: `+cluster.CertManagerNamespace+`}
 spec:
   isCA: true
   commonName: e2e-proxy-root-ca

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	kyaml "sigs.k8s.io/yaml"
 
+	"github.com/mizzen-mesh/mizzen/test/cluster"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
@@ -50,7 +51,7 @@ func TestInstallerAppliesServerSide(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cert-manager"}}); err != nil {
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cluster.CertManagerNamespace}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -115,7 +116,7 @@ func TestInstallerAppliesServerSide(t *testing.T) {
 }
 
 // certManagerIssues runs the real cert-manager controller (built by hack/assets.sh) with its
-// cluster resource namespace at cert-manager's default, and checks that the objects of
+// cluster resource namespace where cert-manager's own manifests put it (as test/cluster does), and checks that the objects of
 // dist/install.yaml become Ready: the serving certificates, the mesh CA chain, and a SPIFFE
 // workload certificate from ClusterIssuer mizzen-mesh-ca, as the manager will request them.
 func certManagerIssues(t *testing.T, ctx context.Context, c client.Client, assets, kubeconfig string) {
@@ -123,7 +124,7 @@ func certManagerIssues(t *testing.T, ctx context.Context, c client.Client, asset
 	if _, err := os.Stat(bin); err != nil {
 		t.Skipf("no cert-manager-controller in %s (hack/tools/cert-manager builds it)", assets)
 	}
-	cmd := exec.Command(bin, "--kubeconfig="+kubeconfig, "--cluster-resource-namespace=cert-manager", "--leader-elect=false")
+	cmd := exec.Command(bin, "--kubeconfig="+kubeconfig, "--cluster-resource-namespace="+cluster.CertManagerNamespace, "--leader-elect=false")
 	logs := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

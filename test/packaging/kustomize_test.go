@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/mizzen-mesh/mizzen/hack/bundle/gen"
+	"github.com/mizzen-mesh/mizzen/test/cluster"
 )
 
 var crds = []string{
@@ -411,8 +412,8 @@ func checkOperator(t *testing.T, objs objects, ns string) {
 		if got, want := str(issuer, "spec", "ca", "secretName"), str(ca, "spec", "secretName"); got != want || got == "" {
 			t.Errorf("ClusterIssuer mizzen-mesh-ca signs with secret %q, the CA Certificate writes %q", got, want)
 		}
-		if ca.GetNamespace() != "cert-manager" {
-			t.Errorf("the mesh CA Certificate is in %q: a CA ClusterIssuer reads its key pair from cert-manager's cluster resource namespace (cert-manager)", ca.GetNamespace())
+		if ca.GetNamespace() != cluster.CertManagerNamespace {
+			t.Errorf("the mesh CA Certificate is in %q: a CA ClusterIssuer reads its key pair from cert-manager's cluster resource namespace (%s)", ca.GetNamespace(), cluster.CertManagerNamespace)
 		}
 	})
 

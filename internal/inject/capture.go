@@ -2,17 +2,19 @@ package inject
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/mizzen-mesh/mizzen/internal/capture"
 	"github.com/mizzen-mesh/mizzen/internal/translate"
 )
 
-// The traffic capture contract between the injector and `manager capture` (the init container):
-// the flag names, their defaults, and the user and ports they redirect around. The capture
-// subcommand takes its defaults from here, so the two cannot drift.
+// The traffic capture contract between the injector and `manager capture` (the init container,
+// internal/capture): the flag names, their defaults, and the user and ports they redirect around.
+// The injector always passes every flag, so the subcommand's own defaults never decide anything;
+// inject_test.go parses these arguments with the subcommand's parser and checks they mean its
+// defaults, so the two cannot drift apart unnoticed.
 const (
 	// CaptureSubcommand is the manager subcommand the init container runs.
 	CaptureSubcommand = "capture"
@@ -109,101 +111,67 @@ func (c Capture) Args() []string {
 }
 
 // captureFromAnnotations applies Istio's traffic annotations to the defaults. Include lists
-// replace the default; excludeInboundPorts adds to the ports always excluded. A malformed value is
-// an error naming its annotation: capture must never run with rules the user did not mean.
+// replace the default; excludeInboundPorts adds to the ports always excluded. Values are read by
+// the capture subcommand's own parsers, so the webhook refuses exactly what the init container
+// would, with an error naming the annotation, instead of a pod stuck in Init:CrashLoopBackOff.
 func captureFromAnnotations(annotations map[string]string) (Capture, error) {
 	c := DefaultCapture()
+	cidrs := func(all bool) func(string) ([]string, error) {
+		return func(raw string) ([]string, error) {
+			l, err := capture.ParseCIDRs(raw, all)
+			if err != nil || l.All {
+				return []string{All}, err
+			}
+			out := []string{}
+			for _, p := range l.Prefixes {
+				out = append(out, p.String())
+			}
+			return out, nil
+		}
+	}
+	ports := func(all bool) func(string) ([]string, error) {
+		return func(raw string) ([]string, error) {
+			l, err := capture.ParsePorts(raw, all)
+			if err != nil || l.All {
+				return []string{All}, err
+			}
+			out := []string{}
+			for _, p := range l.Ports {
+				out = append(out, strconv.Itoa(int(p)))
+			}
+			return out, nil
+		}
+	}
 	for _, a := range []struct {
-		key      string
-		into     *[]string
-		parse    func(string) (string, error)
-		wildcard bool // All may stand alone instead of a list
-		add      bool // appended to the default instead of replacing it
+		key   string
+		into  *[]string
+		parse func(string) ([]string, error)
+		add   bool // appended to the default instead of replacing it
 	}{
-		{AnnotationIncludeOutboundIPRanges, &c.IncludeOutboundCIDRs, parseCIDR, true, false},
-		{AnnotationExcludeOutboundIPRanges, &c.ExcludeOutboundCIDRs, parseCIDR, false, false},
-		{AnnotationIncludeInboundPorts, &c.IncludeInboundPorts, parsePort, true, false},
-		{AnnotationExcludeInboundPorts, &c.ExcludeInboundPorts, parsePort, false, true},
-		{AnnotationExcludeOutboundPorts, &c.ExcludeOutboundPorts, parsePort, false, false},
-		{AnnotationIncludeOutboundPorts, &c.IncludeOutboundPorts, parsePort, false, false},
+		{AnnotationIncludeOutboundIPRanges, &c.IncludeOutboundCIDRs, cidrs(true), false},
+		{AnnotationExcludeOutboundIPRanges, &c.ExcludeOutboundCIDRs, cidrs(false), false},
+		{AnnotationIncludeInboundPorts, &c.IncludeInboundPorts, ports(true), false},
+		{AnnotationExcludeInboundPorts, &c.ExcludeInboundPorts, ports(false), true},
+		{AnnotationExcludeOutboundPorts, &c.ExcludeOutboundPorts, ports(false), false},
+		{AnnotationIncludeOutboundPorts, &c.IncludeOutboundPorts, ports(false), false},
 	} {
 		raw, ok := annotations[a.key]
 		if !ok {
 			continue
 		}
-		values, err := parseList(raw, a.parse, a.wildcard)
+		values, err := a.parse(raw)
 		if err != nil {
 			return Capture{}, fmt.Errorf("annotation %s: %w", a.key, err)
 		}
-		if a.add {
-			*a.into = appendNew(*a.into, values)
-		} else {
+		if !a.add {
 			*a.into = values
+			continue
+		}
+		for _, v := range values {
+			if !slices.Contains(*a.into, v) {
+				*a.into = append(*a.into, v)
+			}
 		}
 	}
 	return c, nil
-}
-
-// parseList splits a comma-separated annotation value, trimming blanks. An empty value is an
-// empty list (for an include list: capture nothing).
-func parseList(raw string, parse func(string) (string, error), wildcard bool) ([]string, error) {
-	var out []string
-	for item := range strings.SplitSeq(raw, ",") {
-		item = strings.TrimSpace(item)
-		switch {
-		case item == "":
-			continue
-		case item == All && wildcard:
-			out = append(out, All)
-			continue
-		case item == All:
-			return nil, fmt.Errorf("%q: %s is not allowed here", raw, All)
-		}
-		v, err := parse(item)
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", raw, err)
-		}
-		out = append(out, v)
-	}
-	if len(out) > 1 && slices.Contains(out, All) {
-		return nil, fmt.Errorf("%q: %s stands alone, not in a list", raw, All)
-	}
-	return out, nil
-}
-
-// parseCIDR accepts an IPv4 or IPv6 prefix in canonical form (no host bits set), or a bare
-// address as its /32 or /128.
-func parseCIDR(s string) (string, error) {
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return "", fmt.Errorf("%q is neither a CIDR nor an IP address", s)
-		}
-		return netip.PrefixFrom(a, a.BitLen()).String(), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return "", fmt.Errorf("%q is not a CIDR", s)
-	}
-	if p.Masked() != p {
-		return "", fmt.Errorf("%q has host bits set (did you mean %s?)", s, p.Masked())
-	}
-	return p.String(), nil
-}
-
-func parsePort(s string) (string, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 65535 {
-		return "", fmt.Errorf("%q is not a port number (1-65535)", s)
-	}
-	return strconv.Itoa(n), nil
-}
-
-func appendNew(list, values []string) []string {
-	for _, v := range values {
-		if !slices.Contains(list, v) {
-			list = append(list, v)
-		}
-	}
-	return list
 }

@@ -3,16 +3,20 @@ package inject
 import (
 	"bytes"
 	"flag"
+	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
+	"github.com/mizzen-mesh/mizzen/internal/capture"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
@@ -81,6 +85,14 @@ func run(t *testing.T, pod *corev1.Pod, f Facts) []byte {
 	if err != nil {
 		return []byte("error: " + err.Error() + "\n")
 	}
+	for _, c := range out.Spec.InitContainers {
+		if c.Name != CaptureContainer {
+			continue
+		}
+		if _, _, err := capture.ParseFlags(c.Args[1:], io.Discard); err != nil || c.Args[0] != CaptureSubcommand {
+			t.Errorf("the capture subcommand refuses the injected arguments %v: %v", c.Args, err)
+		}
+	}
 	if reason := Skip(out, f); !strings.Contains(reason, "already has its proxy") {
 		t.Errorf("an injected pod is not recognised as such: Skip says %q", reason)
 	}
@@ -122,35 +134,19 @@ func TestDefaultCaptureArgs(t *testing.T) {
 	}
 }
 
-func TestParseList(t *testing.T) {
-	for _, tc := range []struct {
-		raw      string
-		parse    func(string) (string, error)
-		wildcard bool
-		want     []string
-		err      string
-	}{
-		{raw: "", parse: parsePort, want: nil},
-		{raw: " 80 , 443,", parse: parsePort, want: []string{"80", "443"}},
-		{raw: "0", parse: parsePort, err: `"0" is not a port number`},
-		{raw: "65536", parse: parsePort, err: `"65536" is not a port number`},
-		{raw: "*", parse: parsePort, wildcard: true, want: []string{"*"}},
-		{raw: "*,80", parse: parsePort, wildcard: true, err: "stands alone"},
-		{raw: "*", parse: parseCIDR, err: "not allowed here"},
-		{raw: "10.0.0.0/8,::1", parse: parseCIDR, want: []string{"10.0.0.0/8", "::1/128"}},
-		{raw: "10.1.0.0/8", parse: parseCIDR, err: "host bits set (did you mean 10.0.0.0/8?)"},
-		{raw: "10.0.0.0/33", parse: parseCIDR, err: "is not a CIDR"},
-		{raw: "example.com", parse: parseCIDR, err: "neither a CIDR nor an IP address"},
-	} {
-		got, err := parseList(tc.raw, tc.parse, tc.wildcard)
-		switch {
-		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
-			t.Errorf("%q: error %v, want one containing %q", tc.raw, err, tc.err)
-		case tc.err == "" && err != nil:
-			t.Errorf("%q: %v", tc.raw, err)
-		case tc.err == "" && !cmp.Equal(got, tc.want):
-			t.Errorf("%q: got %q, want %q", tc.raw, got, tc.want)
-		}
+// The injector's default arguments mean exactly the capture subcommand's defaults.
+func TestDefaultCaptureIsTheSubcommandsDefault(t *testing.T) {
+	args := DefaultCapture().Args()
+	if args[0] != CaptureSubcommand {
+		t.Fatalf("args %v do not start with the subcommand", args)
+	}
+	got, _, err := capture.ParseFlags(args[1:], io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []cmp.Option{cmpopts.EquateEmpty(), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })}
+	if want := capture.DefaultOptions(); !cmp.Equal(got, want, opts...) {
+		t.Errorf("the injector's default capture differs from the subcommand's defaults:\n%s", cmp.Diff(want, got, opts...))
 	}
 }
 

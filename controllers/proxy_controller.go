@@ -494,15 +494,16 @@ func mergeMaps(base, over map[string]string) map[string]string {
 
 // SetupWithManager registers the reconciler and its watches.
 //
-// Fan-out, first version: a pod event reconciles that pod; a change to a VirtualService,
-// DestinationRule, Service or EndpointSlice reconciles the proxies of the namespaces it is
-// exported to (all by default) and the gateway proxies (proxiesSeeing); a change to a Gateway or
-// to node topology labels, and a change of a pod with an IP to what other proxies see of it
-// (labels, service account, proxy id: subsets and auto-mTLS of the endpoints it backs), reconciles
-// every proxy of the mesh. Every such event also invalidates the shared snapshot; a
-// periodic resync (same resourceVersion) does neither. Reconciling a proxy whose config did not
-// change writes nothing, so the cost of a coarse fan-out is translation time, not API writes.
-// Narrowing it further (host → proxies that route to it, egress scopes) is issue 4's next step.
+// Fan-out: a pod event reconciles that pod; a change to a VirtualService, DestinationRule,
+// Service or EndpointSlice reconciles the proxies of the namespaces it is exported to (all by
+// default) and the gateway proxies (proxiesSeeing); a change to a Gateway reconciles the pods its
+// old and new selectors pick (gatewayProxies: sidecars never read Gateways); a change to node
+// topology labels, and a change of a pod with an IP to what other proxies see of it (labels,
+// service account, proxy id: subsets and auto-mTLS of the endpoints it backs), reconciles every
+// proxy of the mesh. Every such event also invalidates the shared snapshot; a periodic resync (same
+// resourceVersion) does neither. Reconciling a proxy whose config did not change writes nothing,
+// so the cost of a broad fan-out is translation time, not API writes. The rollout status counts
+// over the same sets (rolloutCandidates), so every proxy it waits for is reconciled.
 func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	all := func(ctx context.Context, _ client.Object) []reconcile.Request { return r.allProxies(ctx, nil) }
 	invalidateAll := r.invalidating(all)
@@ -533,7 +534,7 @@ func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(changed())).
 		Watches(&networkingv1alpha1.VirtualService{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(changed())).
 		Watches(&networkingv1alpha1.DestinationRule{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(changed())).
-		Watches(&networkingv1alpha1.Gateway{}, handler.EnqueueRequestsFromMapFunc(invalidateAll), builder.WithPredicates(changed())).
+		Watches(&networkingv1alpha1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.invalidating(r.gatewayProxies)), builder.WithPredicates(changed())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(r.opts.MaxConcurrentReconciles, 4)}).
 		Complete(r)
 }
@@ -663,35 +664,68 @@ func (r *ProxyReconciler) eachProxy(ctx context.Context, inNS func(string) bool,
 		log.Error(err, "listing gateways")
 		return
 	}
-	for _, gw := range gws.Items {
-		if len(gw.Spec.Selector) == 0 {
-			continue
-		}
-		pods := &corev1.PodList{}
-		if err := r.List(ctx, pods, client.MatchingLabels(gw.Spec.Selector), client.UnsafeDisableDeepCopy); err != nil {
-			log.Error(err, "listing gateway pods", "gateway", gw.Namespace+"/"+gw.Name)
-			continue
-		}
-		add(pods.Items)
+	for i := range gws.Items {
+		r.eachGatewayPod(ctx, &gws.Items[i], func(p *corev1.Pod) {
+			if key := client.ObjectKeyFromObject(p); !seen[key] {
+				seen[key] = true
+				fn(p)
+			}
+		})
 	}
 }
 
 // rolloutCandidates lists the proxies (namespace/name) a change of rule reconciles and that
 // get config: scheduled, alive pods (see proxiesSeeing; every proxy for a Gateway).
 func (r *ProxyReconciler) rolloutCandidates(ctx context.Context, rule client.Object) []string {
-	var inNS func(string) bool
-	if _, isGateway := rule.(*networkingv1alpha1.Gateway); !isGateway {
-		if all, namespaces := visibleTo(ruleExportTo(rule), rule.GetNamespace()); !all {
-			inNS = func(ns string) bool { return namespaces[ns] }
-		}
-	}
 	var out []string
-	r.eachProxy(ctx, inNS, func(p *corev1.Pod) {
+	keep := func(p *corev1.Pod) {
 		if p.Spec.NodeName != "" && proxyAlive(p) {
 			out = append(out, client.ObjectKeyFromObject(p).String())
 		}
+	}
+	if gw, isGateway := rule.(*networkingv1alpha1.Gateway); isGateway {
+		r.eachGatewayPod(ctx, gw, keep)
+		return out
+	}
+	var inNS func(string) bool
+	if all, namespaces := visibleTo(ruleExportTo(rule), rule.GetNamespace()); !all {
+		inNS = func(ns string) bool { return namespaces[ns] }
+	}
+	r.eachProxy(ctx, inNS, keep)
+	return out
+}
+
+// gatewayProxies lists the pods a Gateway's selector picks: only gateway proxies read Gateways,
+// so a Gateway change reconciles them alone (the handler maps the old and the new object, so the
+// pods a changed selector drops are reconciled too).
+func (r *ProxyReconciler) gatewayProxies(ctx context.Context, obj client.Object) []reconcile.Request {
+	gw, ok := obj.(*networkingv1alpha1.Gateway)
+	if !ok {
+		return nil
+	}
+	var out []reconcile.Request
+	r.eachGatewayPod(ctx, gw, func(p *corev1.Pod) {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(p)})
 	})
 	return out
+}
+
+// eachGatewayPod calls fn for each pod gw's selector picks, minus opted-out pods; fn must not keep
+// or change them.
+func (r *ProxyReconciler) eachGatewayPod(ctx context.Context, gw *networkingv1alpha1.Gateway, fn func(*corev1.Pod)) {
+	if len(gw.Spec.Selector) == 0 {
+		return
+	}
+	pods := &corev1.PodList{}
+	if err := r.List(ctx, pods, client.MatchingLabels(gw.Spec.Selector), client.UnsafeDisableDeepCopy); err != nil {
+		logf.FromContext(ctx).Error(err, "listing gateway pods", "gateway", gw.Namespace+"/"+gw.Name)
+		return
+	}
+	for i := range pods.Items {
+		if pods.Items[i].Labels[ProxyLabel] != ProxyLabelDisabled {
+			fn(&pods.Items[i])
+		}
+	}
 }
 
 // namespacePods reconciles the pods of a namespace whose labels changed (it may have joined or

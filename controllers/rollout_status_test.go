@@ -141,6 +141,10 @@ spec:
 			g.Expect(vs.Status.Canary.Weights).To(Equal(map[string]int32{"reviews:v1": 90, "reviews:v2": 10}))
 			g.Expect(vs.Status.Canary.WeightsSummary).To(Equal("reviews:v1=90 reviews:v2=10"))
 			g.Expect(vs.Status.Canary.Proxies).To(Equal(v1.ProxyCounts{Total: 4, Updated: 4}))
+			// What a restarted manager keeps proxies on while a later generation is refused.
+			g.Expect(vs.Status.RolledOut).NotTo(BeNil())
+			g.Expect(vs.Status.RolledOut.Generation).To(Equal(vs.Generation))
+			g.Expect(string(vs.Status.RolledOut.Spec.Raw)).To(ContainSubstring(`"weight":90`))
 		}).Should(Succeed())
 	})
 

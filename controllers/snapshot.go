@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,15 @@ func newSnapshotSource(r client.Reader, settings mesh.Settings) *snapshotSource 
 	s.vs.validate = validate.VirtualService
 	s.dr.validate = validate.DestinationRule
 	s.gw.validate = validate.Gateway
+	s.vs.rolledOut = func(vs *networkingv1alpha1.VirtualService) *networkingv1alpha1.VirtualService {
+		return rolledOutVersion(vs, vs.Status.RolledOut, func(v *networkingv1alpha1.VirtualService) *networkingv1alpha1.VirtualServiceSpec { return &v.Spec })
+	}
+	s.dr.rolledOut = func(dr *networkingv1alpha1.DestinationRule) *networkingv1alpha1.DestinationRule {
+		return rolledOutVersion(dr, dr.Status.RolledOut, func(d *networkingv1alpha1.DestinationRule) *networkingv1alpha1.DestinationRuleSpec { return &d.Spec })
+	}
+	s.gw.rolledOut = func(gw *networkingv1alpha1.Gateway) *networkingv1alpha1.Gateway {
+		return rolledOutVersion(gw, gw.Status.RolledOut, func(g *networkingv1alpha1.Gateway) *networkingv1alpha1.GatewaySpec { return &g.Spec })
+	}
 	return s
 }
 
@@ -185,6 +195,24 @@ func (s *snapshotSource) build(ctx context.Context) (*mesh.Snapshot, error) {
 	return mesh.New(in), nil
 }
 
+// rolledOutVersion rebuilds the version of obj that status.rolledOut keeps: a copy of obj with
+// that generation and spec (spec returns the copy's spec field). nil when there is none or it does
+// not decode.
+func rolledOutVersion[P client.Object, S any](obj P, rolled *networkingv1alpha1.RolledOutSpec, spec func(P) *S) P {
+	var none P
+	if rolled == nil || len(rolled.Spec.Raw) == 0 {
+		return none
+	}
+	cp := obj.DeepCopyObject().(P)
+	cp.SetGeneration(rolled.Generation)
+	into := spec(cp)
+	*into = *new(S)
+	if err := json.Unmarshal(rolled.Spec.Raw, into); err != nil {
+		return none
+	}
+	return cp
+}
+
 // ruleGate remembers, per object (UID), the verdict on its current generation (internal/validate,
 // or a translation refusal reported by refuse) and the versions that were valid. Callers hold
 // snapshotSource.mu.
@@ -193,7 +221,10 @@ type ruleGate[V any, P interface {
 	client.Object
 }] struct {
 	validate func(P) []validate.Problem
-	seen     map[types.UID]*gateEntry[V]
+	// rolledOut returns the version status.rolledOut keeps (a generation that reached every proxy),
+	// or nil: what a restarted manager falls back to when it has seen no valid version itself.
+	rolledOut func(P) *V
+	seen      map[types.UID]*gateEntry[V]
 }
 
 type gateEntry[V any] struct {
@@ -225,6 +256,8 @@ func (g *ruleGate[V, P]) filter(items []V) []V {
 			}
 			v := items[i] // its own copy: keeps no list's backing array alive
 			e.good = &v
+		} else if e.good == nil {
+			e.good = g.fromStatus(obj)
 		}
 		next[obj.GetUID()] = e
 		if e.good != nil {
@@ -249,10 +282,25 @@ func (g *ruleGate[V, P]) refuse(obj P, problems []validate.Problem) (stale, mark
 		e.valid, e.refused = false, problems
 		if e.good != nil && P(e.good).GetGeneration() == e.generation {
 			e.good, e.older = e.older, nil
+			if e.good == nil {
+				e.good = g.fromStatus(obj)
+			}
 		}
 		return true, true
 	}
 	return e.good == nil || P(e.good).GetGeneration() != obj.GetGeneration(), false
+}
+
+// fromStatus returns the version obj's status.rolledOut keeps, if it is older than obj.
+func (g *ruleGate[V, P]) fromStatus(obj P) *V {
+	if g.rolledOut == nil {
+		return nil
+	}
+	v := g.rolledOut(obj)
+	if v == nil || P(v).GetGeneration() >= obj.GetGeneration() {
+		return nil
+	}
+	return v
 }
 
 // refusal returns why translation refused obj's current generation, or nil.

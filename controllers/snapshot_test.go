@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
 	v1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
@@ -103,4 +104,58 @@ func TestVisibleTo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// After a restart the gate has seen no valid version: it falls back to the one status.rolledOut
+// keeps, both for an invalid spec and for one translation refuses.
+func TestRuleGateAfterRestart(t *testing.T) {
+	invalid := map[int64]bool{5: true}
+	newSource := func() *snapshotSource {
+		s := newSnapshotSource(nil, mesh.Settings{})
+		s.vs.validate = func(vs *v1.VirtualService) []validate.Problem {
+			if invalid[vs.Generation] {
+				return []validate.Problem{{Field: "spec", Reason: "Invalid"}}
+			}
+			return nil
+		}
+		return s
+	}
+	rolledOut := &v1.RolledOutSpec{Generation: 3, Spec: runtime.RawExtension{Raw: []byte(`{"hosts":["reviews"],"http":[{"route":[{"destination":{"host":"reviews","subset":"v1"},"weight":90},{"destination":{"host":"reviews","subset":"v2"},"weight":10}]}]}`)}}
+	vs := func(gen int64, weight int32) v1.VirtualService {
+		return v1.VirtualService{
+			ObjectMeta: metav1.ObjectMeta{Name: "reviews", Namespace: "default", UID: "u1", Generation: gen},
+			Spec: v1.VirtualServiceSpec{Hosts: []string{"reviews"}, HTTP: []v1.HTTPRoute{{Route: []v1.HTTPRouteDestination{
+				{Destination: v1.Destination{Host: "reviews", Subset: "v1"}, Weight: weight},
+			}}}},
+			Status: v1.VirtualServiceStatus{RolledOut: rolledOut},
+		}
+	}
+	check := func(step string, got []v1.VirtualService) {
+		t.Helper()
+		if len(got) != 1 || got[0].Generation != 3 || len(got[0].Spec.HTTP[0].Route) != 2 || got[0].Spec.HTTP[0].Route[1].Weight != 10 {
+			t.Fatalf("%s: carried %+v, want generation 3 with the 90/10 spec of status.rolledOut", step, got)
+		}
+	}
+
+	s := newSource()
+	s.mu.Lock()
+	check("invalid generation 5", s.vs.filter([]v1.VirtualService{vs(5, 50)}))
+	s.mu.Unlock()
+
+	s = newSource()
+	s.mu.Lock()
+	got := s.vs.filter([]v1.VirtualService{vs(6, 50)})
+	s.mu.Unlock()
+	if len(got) != 1 || got[0].Generation != 6 {
+		t.Fatalf("valid generation 6 must be carried as it is, got %+v", got)
+	}
+	cur := vs(6, 50)
+	if stale, _ := s.refused(&mesh.Snapshot{VirtualServices: []*v1.VirtualService{&cur}}, []validate.Problem{
+		{Field: "VirtualService default/reviews spec.http[0]", Reason: translate.ReasonInvalidConfig},
+	}); !stale {
+		t.Fatal("refusing generation 6 must make the snapshot stale")
+	}
+	s.mu.Lock()
+	check("generation 6 refused by translate", s.vs.filter([]v1.VirtualService{vs(6, 50)}))
+	s.mu.Unlock()
 }

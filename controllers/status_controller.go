@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -49,6 +51,8 @@ type statusKind[T client.Object] struct {
 	// status writes the kind's own status fields (summaries, counts, kind-specific conditions)
 	// and returns pointers to its conditions and observedGeneration.
 	status func(T, statusFacts) (conditions *[]metav1.Condition, observedGeneration *int64)
+	// rolledOut returns where the kind keeps status.rolledOut, and the spec to keep there.
+	rolledOut func(T) (**networkingv1alpha1.RolledOutSpec, any)
 }
 
 // statusFacts is what the status of one rule is computed from, beyond its spec.
@@ -125,6 +129,9 @@ func NewVirtualServiceStatusReconciler(c client.Client, rec events.EventRecorder
 		newObject:  func() *networkingv1alpha1.VirtualService { return &networkingv1alpha1.VirtualService{} },
 		validate:   validate.VirtualService,
 		inSnapshot: func(s *mesh.Snapshot) []client.Object { return objects(s.VirtualServices) },
+		rolledOut: func(vs *networkingv1alpha1.VirtualService) (**networkingv1alpha1.RolledOutSpec, any) {
+			return &vs.Status.RolledOut, vs.Spec
+		},
 		status: func(vs *networkingv1alpha1.VirtualService, f statusFacts) (*[]metav1.Condition, *int64) {
 			weights := rollout.Weights(&vs.Spec)
 			counts := proxyCounts(f.progress)
@@ -147,6 +154,9 @@ func NewDestinationRuleStatusReconciler(c client.Client, rec events.EventRecorde
 		newObject:  func() *networkingv1alpha1.DestinationRule { return &networkingv1alpha1.DestinationRule{} },
 		validate:   validate.DestinationRule,
 		inSnapshot: func(s *mesh.Snapshot) []client.Object { return objects(s.DestinationRules) },
+		rolledOut: func(dr *networkingv1alpha1.DestinationRule) (**networkingv1alpha1.RolledOutSpec, any) {
+			return &dr.Status.RolledOut, dr.Spec
+		},
 		status: func(dr *networkingv1alpha1.DestinationRule, f statusFacts) (*[]metav1.Condition, *int64) {
 			dr.Status.SubsetsSummary = dr.Spec.SubsetsSummary()
 			host := f.snap.ResolveHost(dr.Spec.Host, dr.Namespace)
@@ -171,6 +181,9 @@ func NewGatewayStatusReconciler(c client.Client, rec events.EventRecorder, proxi
 		newObject:  func() *networkingv1alpha1.Gateway { return &networkingv1alpha1.Gateway{} },
 		validate:   validate.Gateway,
 		inSnapshot: func(s *mesh.Snapshot) []client.Object { return objects(s.Gateways) },
+		rolledOut: func(gw *networkingv1alpha1.Gateway) (**networkingv1alpha1.RolledOutSpec, any) {
+			return &gw.Status.RolledOut, gw.Spec
+		},
 		status: func(gw *networkingv1alpha1.Gateway, f statusFacts) (*[]metav1.Condition, *int64) {
 			gw.Status.ServersSummary = gw.Spec.ServersSummary()
 			gw.Status.Proxies = proxyCounts(f.progress)
@@ -262,6 +275,11 @@ func (r *StatusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (
 		meta.RemoveStatusCondition(conditions, networkingv1alpha1.ConditionConflicted)
 	}
 	*observed = gen
+	if isAccepted && progress.Done() {
+		if err := r.keepRolledOut(obj, gen); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 
 	if isAccepted && !progress.Done() {
 		r.rolling.Store(req.NamespacedName, struct{}{})
@@ -288,6 +306,21 @@ func (r *StatusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (
 		log.Info("rolled out", "generation", gen, "proxies", progress.Total)
 	}
 	return ctrl.Result{}, nil
+}
+
+// keepRolledOut records in status that generation gen reached every proxy it shapes, with its
+// spec: the version proxies stay on, across manager restarts, while a later one is refused.
+func (r *StatusReconciler[T]) keepRolledOut(obj T, gen int64) error {
+	field, spec := r.kind.rolledOut(obj)
+	if *field != nil && (*field).Generation == gen {
+		return nil
+	}
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("encoding the rolled-out spec of %s %s/%s: %w", r.kind.kind, obj.GetNamespace(), obj.GetName(), err)
+	}
+	*field = &networkingv1alpha1.RolledOutSpec{Generation: gen, Spec: runtime.RawExtension{Raw: raw}}
+	return nil
 }
 
 // conditionChanged reports whether a condition's status or message differs from what was reported.

@@ -18,7 +18,22 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
+
+// RolledOutSpec is the newest generation of a rule that reached every proxy it shapes, with its
+// spec. While a newer generation is invalid or refused, proxies stay on this one; keeping it in
+// status lets a restarted manager do the same instead of dropping the rule.
+type RolledOutSpec struct {
+	// Generation is the metadata.generation of the spec.
+	// +kubebuilder:validation:Minimum=1
+	Generation int64 `json:"generation"`
+	// Spec is that generation's spec, as it was.
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	Spec runtime.RawExtension `json:"spec"`
+}
 
 // VirtualServiceStatus is what Mizzen observed about a VirtualService and how far its routing
 // has been rolled out to the proxies.
@@ -36,6 +51,9 @@ type VirtualServiceStatus struct {
 	// Canary reports the weights being rolled out and the proxies that carry them.
 	// +optional
 	Canary *CanaryStatus `json:"canary,omitempty"`
+	// RolledOut is the newest generation that reached every proxy it shapes (see RolledOutSpec).
+	// +optional
+	RolledOut *RolledOutSpec `json:"rolledOut,omitempty"`
 }
 
 // CanaryStatus reports a weight split and its rollout.
@@ -97,6 +115,9 @@ type DestinationRuleStatus struct {
 	// UpdatedSummary is Proxies as "updated/total", such as "7/12".
 	// +optional
 	UpdatedSummary string `json:"updatedSummary,omitempty"`
+	// RolledOut is the newest generation that reached every proxy it shapes (see RolledOutSpec).
+	// +optional
+	RolledOut *RolledOutSpec `json:"rolledOut,omitempty"`
 }
 
 // SubsetStatus is what a DestinationRule subset selects.
@@ -131,4 +152,7 @@ type GatewayStatus struct {
 	// UpdatedSummary is Proxies as "updated/total", such as "2/2".
 	// +optional
 	UpdatedSummary string `json:"updatedSummary,omitempty"`
+	// RolledOut is the newest generation that reached every proxy it shapes (see RolledOutSpec).
+	// +optional
+	RolledOut *RolledOutSpec `json:"rolledOut,omitempty"`
 }

@@ -83,6 +83,7 @@ subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
 		var drSpec v1alpha1.DestinationRuleSpec
 		Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(drObj.Object["spec"].(map[string]any), &drSpec)).To(Succeed())
 		Expect(unstructured.SetNestedField(drObj.Object, drSpec.SubsetsSummary(), "status", "subsetsSummary")).To(Succeed())
+		Expect(unstructured.SetNestedField(drObj.Object, "12/12", "status", "updatedSummary")).To(Succeed())
 		Expect(k8sClient.Status().Update(ctx, drObj)).To(Succeed())
 		gwObj := newObject(gw, ns, "public", parseSpec(`
 selector: {istio: ingressgateway}
@@ -94,6 +95,7 @@ servers:
 		var gwSpec v1alpha1.GatewaySpec
 		Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(gwObj.Object["spec"].(map[string]any), &gwSpec)).To(Succeed())
 		Expect(unstructured.SetNestedField(gwObj.Object, gwSpec.ServersSummary(), "status", "serversSummary")).To(Succeed())
+		Expect(unstructured.SetNestedField(gwObj.Object, "1/2", "status", "updatedSummary")).To(Succeed())
 		Expect(k8sClient.Status().Update(ctx, gwObj)).To(Succeed())
 
 		out := get("get", "vs,dr,gw", "-n", ns)
@@ -108,12 +110,12 @@ servers:
 			return nil
 		}
 		Expect(header("HOSTS")).To(Equal([]string{"NAME", "HOSTS", "GATEWAYS", "WEIGHTS", "UPDATED", "READY", "AGE"}))
-		Expect(header("SUBSETS")).To(Equal([]string{"NAME", "HOST", "SUBSETS", "READY", "AGE"}))
-		Expect(header("SERVERS")).To(Equal([]string{"NAME", "SERVERS", "READY", "AGE"}))
+		Expect(header("SUBSETS")).To(Equal([]string{"NAME", "HOST", "SUBSETS", "UPDATED", "READY", "AGE"}))
+		Expect(header("SERVERS")).To(Equal([]string{"NAME", "SERVERS", "PROGRAMMED", "READY", "AGE"}))
 
 		Expect(out).To(MatchRegexp(`virtualservice\.networking\.mizzen\.dev/reviews\s+\["reviews"\]\s+\["printers/public"\]\s+reviews:v1=90 reviews:v2=10\s+7/12\s+True\s+\S+`))
-		Expect(out).To(MatchRegexp(`destinationrule\.networking\.mizzen\.dev/reviews\s+reviews\s+v1,v2\s+\S+`))
-		Expect(out).To(MatchRegexp(`gateway\.networking\.mizzen\.dev/public\s+HTTP/80,HTTPS/443\s+\S+`))
+		Expect(out).To(MatchRegexp(`destinationrule\.networking\.mizzen\.dev/reviews\s+reviews\s+v1,v2\s+12/12\s+\S+`))
+		Expect(out).To(MatchRegexp(`gateway\.networking\.mizzen\.dev/public\s+HTTP/80,HTTPS/443\s+1/2\s+\S+`))
 
 		// The short names and the category work too.
 		Expect(get("get", "mizzen", "-n", ns, "-o", "name")).To(And(

@@ -28,6 +28,8 @@ import (
 	"path/filepath"
 
 	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -45,6 +47,7 @@ import (
 	"github.com/mizzen-mesh/mizzen/internal/admission"
 	"github.com/mizzen-mesh/mizzen/internal/capture"
 	"github.com/mizzen-mesh/mizzen/internal/identity"
+	"github.com/mizzen-mesh/mizzen/internal/inject"
 )
 
 // newScheme registers every kind the manager reads or writes.
@@ -68,6 +71,7 @@ type options struct {
 	enableHTTP2          bool
 	enableWebhooks       bool
 	controllers          controllers.Options
+	webhooks             admission.Options
 	zap                  zap.Options
 }
 
@@ -102,6 +106,7 @@ func parseFlags(args []string) (*options, error) {
 		"Name of the cert-manager issuer of proxy certificates.")
 	fs.StringVar(&id.IssuerGroup, "proxy-issuer-group", identity.DefaultIssuerGroup,
 		"API group of the issuer of proxy certificates (cert-manager.io, or an external issuer's group).")
+	bindInjectFlags(fs, &o.webhooks.Inject)
 	o.zap.BindFlags(fs)
 	// --kubeconfig is registered on the global flag set by controller-runtime's config package.
 	if kc := flag.CommandLine.Lookup("kubeconfig"); kc != nil {
@@ -112,6 +117,11 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if err := o.controllers.Proxy.Identity.WithDefaults().Validate(); err != nil {
 		err = fmt.Errorf("invalid proxy certificate flags: %w", err)
+		fmt.Fprintln(fs.Output(), err)
+		return nil, err
+	}
+	if err := o.webhooks.Inject.WithDefaults().Validate(); err != nil {
+		err = fmt.Errorf("invalid proxy injection flags: %w", err)
 		fmt.Fprintln(fs.Output(), err)
 		return nil, err
 	}
@@ -213,7 +223,7 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 		return fmt.Errorf("adding readiness check: %w", err)
 	}
 	if opts.enableWebhooks {
-		if err := admission.SetupWithManager(mgr); err != nil {
+		if err := admission.SetupWithManager(mgr, opts.webhooks); err != nil {
 			return err
 		}
 		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
@@ -225,6 +235,32 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 		return fmt.Errorf("running manager: %w", err)
 	}
 	return nil
+}
+
+// bindInjectFlags registers the flags of what the injection webhook adds to meshed pods.
+func bindInjectFlags(fs *flag.FlagSet, o *inject.Options) {
+	fs.StringVar(&o.ProxyImage, "proxy-image", inject.DefaultProxyImage,
+		"Envoy image of the injected proxy container (a pod's annotation "+inject.ProxyImageAnnotation+" overrides it).")
+	fs.StringVar(&o.CaptureImage, "capture-image", inject.DefaultCaptureImage,
+		"Image of the traffic capture init container: the manager's own image, which holds the capture subcommand.")
+	quantity := func(name string, list *corev1.ResourceList, res corev1.ResourceName, def, usage string) {
+		fs.Func(name, usage+" (default "+def+").", func(v string) error {
+			q, err := resource.ParseQuantity(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a quantity", v)
+			}
+			if *list == nil {
+				*list = corev1.ResourceList{}
+			}
+			(*list)[res] = q
+			return nil
+		})
+	}
+	def := inject.DefaultProxyResources()
+	quantity("proxy-cpu-request", &o.ProxyResources.Requests, corev1.ResourceCPU, def.Requests.Cpu().String(), "CPU request of the proxy container")
+	quantity("proxy-memory-request", &o.ProxyResources.Requests, corev1.ResourceMemory, def.Requests.Memory().String(), "Memory request of the proxy container")
+	quantity("proxy-cpu-limit", &o.ProxyResources.Limits, corev1.ResourceCPU, def.Limits.Cpu().String(), "CPU limit of the proxy container")
+	quantity("proxy-memory-limit", &o.ProxyResources.Limits, corev1.ResourceMemory, def.Limits.Memory().String(), "Memory limit of the proxy container")
 }
 
 // watchCertificate watches tls.crt and tls.key in dir, so a renewed certificate is served without

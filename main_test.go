@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/mizzen-mesh/mizzen/internal/identity"
+	"github.com/mizzen-mesh/mizzen/internal/inject"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
@@ -82,6 +83,30 @@ var _ = Describe("flags", func() {
 		Expect(err).To(MatchError(ContainSubstring("renewBefore")))
 		_, err = parseFlags([]string{"--trust-domain=Bad Domain"})
 		Expect(err).To(MatchError(ContainSubstring("trust domain")))
+	})
+
+	It("defaults the injection flags and takes them", func() {
+		o, err := parseFlags(nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(o.webhooks.Inject.ProxyImage).To(Equal(inject.DefaultProxyImage))
+		Expect(o.webhooks.Inject.CaptureImage).To(Equal(inject.DefaultCaptureImage))
+		Expect(o.webhooks.Inject.ProxyResources.Requests).To(BeEmpty(), "unset resources take the injector's defaults")
+		o, err = parseFlags([]string{"--proxy-image=mirror.example/envoy:v1.40.0", "--capture-image=mirror.example/mizzen:v0.1.0",
+			"--proxy-cpu-request=250m", "--proxy-memory-limit=2Gi"})
+		Expect(err).NotTo(HaveOccurred())
+		in := o.webhooks.Inject.WithDefaults()
+		Expect(in.ProxyImage).To(Equal("mirror.example/envoy:v1.40.0"))
+		Expect(in.CaptureImage).To(Equal("mirror.example/mizzen:v0.1.0"))
+		Expect(in.ProxyResources.Requests.Cpu().String()).To(Equal("250m"))
+		Expect(in.ProxyResources.Requests.Memory().String()).To(Equal("128Mi"))
+		Expect(in.ProxyResources.Limits.Memory().String()).To(Equal("2Gi"))
+	})
+
+	It("rejects injection flags the API server would refuse in every pod", func() {
+		_, err := parseFlags([]string{"--proxy-memory-request=lots"})
+		Expect(err).To(MatchError(ContainSubstring(`"lots" is not a quantity`)))
+		_, err = parseFlags([]string{"--proxy-cpu-request=3"})
+		Expect(err).To(MatchError(ContainSubstring("cpu request 3 exceeds its limit 2")))
 	})
 
 	It("rejects an unknown flag", func() {

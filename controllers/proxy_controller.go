@@ -33,6 +33,7 @@ import (
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/identity"
+	"github.com/mizzen-mesh/mizzen/internal/inject"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/rollout"
 	"github.com/mizzen-mesh/mizzen/internal/translate"
@@ -47,12 +48,13 @@ import (
 
 // Labels and annotations the proxy reconciler reads on namespaces and pods.
 const (
-	// MeshLabel on a namespace: "enabled" meshes its pods.
-	MeshLabel        = "mizzen.dev/mesh"
-	MeshLabelEnabled = "enabled"
+	// MeshLabel on a namespace: "enabled" meshes its pods. The injection webhook reads the same
+	// labels (internal/inject).
+	MeshLabel        = inject.MeshLabel
+	MeshLabelEnabled = inject.MeshEnabled
 	// ProxyLabel on a pod: "disabled" opts it out of the mesh.
-	ProxyLabel         = "mizzen.dev/proxy"
-	ProxyLabelDisabled = "disabled"
+	ProxyLabel         = inject.ProxyLabel
+	ProxyLabelDisabled = inject.ProxyDisabled
 )
 
 // Reasons of the events the proxy reconciler records on pods.

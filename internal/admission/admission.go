@@ -1,7 +1,9 @@
-// Package admission serves the validating webhooks of VirtualService, DestinationRule and
-// Gateway. They run the same checks (internal/validate) as the Accepted condition, so a spec the
-// CRD's schema and CEL rules let through but Istio would refuse is refused at `kubectl apply`
-// when the webhook is installed, and reported in status when it is not.
+// Package admission serves the manager's admission webhooks: the injection webhook that adds the
+// proxy to meshed pods (inject.go, internal/inject), and the validating webhooks of
+// VirtualService, DestinationRule and Gateway. These run the same checks (internal/validate) as
+// the Accepted condition, so a spec the CRD's schema and CEL rules let through but Istio would
+// refuse is refused at `kubectl apply` when the webhook is installed, and reported in status when
+// it is not.
 package admission
 
 import (
@@ -17,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/inject"
 	"github.com/mizzen-mesh/mizzen/internal/validate"
 )
 
@@ -26,8 +29,18 @@ import (
 // +kubebuilder:webhook:path=/validate-networking-mizzen-dev-v1alpha1-destinationrule,mutating=false,failurePolicy=fail,sideEffects=None,groups=networking.mizzen.dev,resources=destinationrules,verbs=create;update,versions=v1alpha1,name=destinationrules.networking.mizzen.dev,admissionReviewVersions=v1
 // +kubebuilder:webhook:path=/validate-networking-mizzen-dev-v1alpha1-gateway,mutating=false,failurePolicy=fail,sideEffects=None,groups=networking.mizzen.dev,resources=gateways,verbs=create;update,versions=v1alpha1,name=gateways.networking.mizzen.dev,admissionReviewVersions=v1
 
-// SetupWithManager registers the three validating webhooks on the manager's webhook server.
-func SetupWithManager(mgr ctrl.Manager) error {
+// Options configure the webhooks (the manager's flags).
+type Options struct {
+	// Inject: images and resources of what the injection webhook adds to pods.
+	Inject inject.Options
+}
+
+// SetupWithManager registers the injection webhook and the three validating webhooks on the
+// manager's webhook server.
+func SetupWithManager(mgr ctrl.Manager, o Options) error {
+	if err := registerInjector(mgr, o.Inject); err != nil {
+		return err
+	}
 	if err := register(mgr, &networkingv1alpha1.VirtualService{}, validate.VirtualService, validate.VirtualServiceWarnings); err != nil {
 		return err
 	}

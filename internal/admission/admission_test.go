@@ -85,7 +85,7 @@ var _ = BeforeSuite(func() {
 		WebhookServer: webhook.NewServer(webhook.Options{Host: hooks.LocalServingHost, Port: hooks.LocalServingPort, CertDir: hooks.LocalServingCertDir}),
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(SetupWithManager(mgr)).To(Succeed())
+	Expect(SetupWithManager(mgr, Options{})).To(Succeed())
 	done := make(chan error, 1)
 	go func() { defer GinkgoRecover(); done <- mgr.Start(ctx) }()
 	DeferCleanup(func() { cancel(); Eventually(done).Should(Receive(BeNil())) })

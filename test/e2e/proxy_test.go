@@ -1,29 +1,20 @@
 package e2e
 
 import (
-	"context"
 	"crypto/x509"
 	"path/filepath"
 	"time"
 
-	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/controllers"
 	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/identity"
@@ -73,22 +64,11 @@ kind: ClusterIssuer
 metadata: {name: `+issuer+`}
 spec: {ca: {secretName: e2e-proxy-root-ca}}`)
 
-		scheme := runtime.NewScheme()
-		utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-		utilruntime.Must(networkingv1alpha1.AddToScheme(scheme))
-		utilruntime.Must(certmanagerv1.AddToScheme(scheme))
-		logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter)))
-		mgr, err := ctrl.NewManager(testCluster.RESTConfig(), ctrl.Options{
-			Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		startManager(nil, func(mgr ctrl.Manager) error {
+			return controllers.SetupWithManager(mgr, controllers.Options{Proxy: controllers.ProxyOptions{
+				Identity: identity.Options{IssuerName: issuer},
+			}})
 		})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(controllers.SetupWithManager(mgr, controllers.Options{Proxy: controllers.ProxyOptions{
-			Identity: identity.Options{IssuerName: issuer},
-		}})).To(Succeed())
-		mctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- mgr.Start(mctx) }()
-		DeferCleanup(func() { cancel(); Eventually(done).WithTimeout(30 * time.Second).Should(Receive(BeNil())) })
 
 		_, err = k8s.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name: ns, Labels: map[string]string{controllers.MeshLabel: controllers.MeshLabelEnabled},

@@ -12,6 +12,7 @@ import (
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/api/pkg/validation"
 	interfaces "github.com/operator-framework/api/pkg/validation/interfaces"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
@@ -130,6 +131,24 @@ func TestBundleContents(t *testing.T) {
 		if strings.HasPrefix(a, "--metrics-cert-path") || (strings.HasPrefix(a, "--webhook-cert-path") && len(csv.Spec.WebhookDefinitions) == 0) {
 			t.Errorf("arg %s names a certificate OLM does not mount", a)
 		}
+	}
+	if !slices.Contains(c.Args, "--capture-image="+c.Image) {
+		t.Errorf("args %v: the capture init container must run the manager's image %s", c.Args, c.Image)
+	}
+	injectHook := false
+	for _, d := range csv.Spec.WebhookDefinitions {
+		if d.GenerateName != "inject.mizzen.dev" {
+			continue
+		}
+		injectHook = true
+		// Under OLM the webhook covers every namespace: Ignore, or every pod would wait for the manager.
+		if d.Type != operatorsv1alpha1.MutatingAdmissionWebhook || d.WebhookPath == nil || *d.WebhookPath != "/inject-v1-pod" ||
+			d.FailurePolicy == nil || *d.FailurePolicy != admissionregistrationv1.Ignore || d.ObjectSelector == nil {
+			t.Errorf("injection webhook definition %+v", d)
+		}
+	}
+	if !injectHook {
+		t.Error("the CSV has no injection webhook definition")
 	}
 	for _, v := range dep.Spec.Template.Spec.Volumes {
 		if v.Secret != nil {

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -206,6 +208,41 @@ func checkOperator(t *testing.T, objs objects, ns string) {
 	dep := &appsv1.Deployment{}
 	into(t, objs.get(t, "Deployment", "mizzen-controller-manager"), dep)
 	pod := dep.Spec.Template.Spec
+
+	t.Run("injection webhook scope", func(t *testing.T) {
+		hooks := &admissionregistrationv1.MutatingWebhookConfiguration{}
+		into(t, objs.get(t, "MutatingWebhookConfiguration", "mizzen-mutating-webhook-configuration"), hooks)
+		if len(hooks.Webhooks) != 1 || hooks.Webhooks[0].Name != "inject.mizzen.dev" {
+			t.Fatalf("webhooks %+v, want inject.mizzen.dev alone", hooks.Webhooks)
+		}
+		w := hooks.Webhooks[0]
+		if w.FailurePolicy == nil || *w.FailurePolicy != admissionregistrationv1.Fail {
+			t.Errorf("failurePolicy %v, want Fail (scoped to meshed namespaces)", w.FailurePolicy)
+		}
+		nsSel, err := metav1.LabelSelectorAsSelector(w.NamespaceSelector)
+		if err != nil || w.NamespaceSelector == nil {
+			t.Fatalf("namespaceSelector %v: %v", w.NamespaceSelector, err)
+		}
+		meshed := func(name string) labels.Set {
+			return labels.Set{"kubernetes.io/metadata.name": name, "mizzen.dev/mesh": "enabled"}
+		}
+		if !nsSel.Matches(meshed("shop")) || nsSel.Matches(labels.Set{"kubernetes.io/metadata.name": "shop"}) {
+			t.Errorf("namespaceSelector %s does not select exactly the meshed namespaces", nsSel)
+		}
+		if nsSel.Matches(meshed(ns)) {
+			t.Errorf("namespaceSelector %s selects the operator's namespace %s once meshed", nsSel, ns)
+		}
+		objSel, err := metav1.LabelSelectorAsSelector(w.ObjectSelector)
+		if err != nil || w.ObjectSelector == nil {
+			t.Fatalf("objectSelector %v: %v", w.ObjectSelector, err)
+		}
+		if objSel.Matches(labels.Set(dep.Spec.Template.Labels)) || !objSel.Matches(labels.Set{"app": "web"}) {
+			t.Errorf("objectSelector %s: want every pod but opted-out ones such as the manager's", objSel)
+		}
+		if c := pod.Containers[0]; !slices.Contains(c.Args, "--capture-image="+c.Image) {
+			t.Errorf("args %v: --capture-image is not the manager's image %s", c.Args, c.Image)
+		}
+	})
 
 	t.Run("hardened pod", func(t *testing.T) {
 		if pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot {

@@ -186,14 +186,18 @@ func TestWebhookManifestsGuard(t *testing.T) {
 }
 
 // TestBundleRefusesWebhookNamespaceSelector: OLM webhook definitions have no namespaceSelector (OLM
-// sets it to the OperatorGroup's namespaces), so a webhook that relies on one — the injection
-// webhook selecting mizzen.dev/mesh=enabled namespaces — must not be published silently without it.
+// sets it to the OperatorGroup's namespaces), so a webhook that relies on one must not be published
+// silently without it. The injection webhook's is removed on purpose (config/manifests: its handler
+// selects meshed namespaces itself); any other webhook's selector stops the bundle.
 func TestBundleRefusesWebhookNamespaceSelector(t *testing.T) {
 	root := withWebhooks(t, true)
 	p := filepath.Join(root, "config", "webhook", "manifests.yaml")
 	b, _ := os.ReadFile(p)
-	s := strings.Replace(string(b), "  failurePolicy: Fail\n  name: mpod.mizzen.dev\n",
-		"  failurePolicy: Fail\n  name: mpod.mizzen.dev\n  namespaceSelector:\n    matchLabels:\n      mizzen.dev/mesh: enabled\n", 1)
+	s := strings.Replace(string(b), "  failurePolicy: Fail\n  name: vvirtualservice-v1alpha1.kb.io\n",
+		"  failurePolicy: Fail\n  name: vvirtualservice-v1alpha1.kb.io\n  namespaceSelector:\n    matchLabels:\n      team: a\n", 1)
+	if s == string(b) {
+		t.Fatal("the fixture changed: no validating webhook to give a namespaceSelector")
+	}
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}

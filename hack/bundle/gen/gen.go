@@ -110,6 +110,8 @@ const (
 	// Where the manager reads its webhook serving certificate: OLM mounts the certificate it
 	// generates for the webhook definitions at this path (tls.crt, tls.key).
 	webhookCertDir = "/tmp/k8s-webhook-server/serving-certs"
+	// The manager flag naming the image of the injected capture init container.
+	captureImageFlag = "--capture-image="
 )
 
 // Kustomize builds the kustomization in dir (relative to root) with the options of `kustomize build`.
@@ -547,6 +549,9 @@ func (g *generator) installDeployment() (operatorsv1alpha1.StrategyDeploymentSpe
 			switch {
 			case strings.HasPrefix(a, "--metrics-cert-path="):
 				continue
+			case strings.HasPrefix(a, captureImageFlag):
+				// The capture init container runs the manager's own image.
+				a = captureImageFlag + g.opts.Image
 			case strings.HasPrefix(a, "--webhook-cert-path="):
 				if len(g.webhooks) == 0 {
 					continue // no webhooks: OLM mounts no certificate

@@ -234,6 +234,9 @@ func Pod(pod *corev1.Pod, f Facts, o Options) (*corev1.Pod, error) {
 	// First, so the kubelet starts Envoy before the workload.
 	spec.Containers = append([]corev1.Container{proxy}, spec.Containers...)
 	spec.Volumes = append(spec.Volumes, proxyVolumes(id)...)
+	if gateway {
+		mountCredentials(spec, &spec.Containers[0], id)
+	}
 	if !gateway {
 		// Last: the pod's own init containers run before capture exists and reach the network
 		// directly (Envoy does not run until every init container has finished).
@@ -282,7 +285,7 @@ func checkConflicts(pod *corev1.Pod) error {
 		}
 	}
 	for _, v := range pod.Spec.Volumes {
-		if v.Name == ConfigVolume || v.Name == CertVolume {
+		if v.Name == ConfigVolume || v.Name == CertVolume || v.Name == envoy.CredentialsVolume {
 			return fmt.Errorf("volume %s: the name is reserved for the proxy", v.Name)
 		}
 	}
@@ -366,6 +369,16 @@ func proxyVolumes(id string) []corev1.Volume {
 			SecretName: name,
 		}}},
 	}
+}
+
+// mountCredentials gives a gateway proxy the Secret the proxy reconciler fills with copies of
+// its servers' credentialName Secrets. Optional: it exists only while some server needs one, and a
+// gateway without TLS servers must still start.
+func mountCredentials(spec *corev1.PodSpec, proxy *corev1.Container, id string) {
+	spec.Volumes = append(spec.Volumes, corev1.Volume{Name: envoy.CredentialsVolume, VolumeSource: corev1.VolumeSource{
+		Secret: &corev1.SecretVolumeSource{SecretName: envoy.CredentialsSecretName(id), Optional: ptr.To(true)},
+	}})
+	proxy.VolumeMounts = append(proxy.VolumeMounts, corev1.VolumeMount{Name: envoy.CredentialsVolume, MountPath: envoy.CredentialsDir, ReadOnly: true})
 }
 
 // captureContainer installs the redirect rules and exits. It needs root and NET_ADMIN/NET_RAW in

@@ -68,3 +68,29 @@ func TestMountsServeWhatEnvoyReads(t *testing.T) {
 		t.Fatal("no paths found in the rendered files: the pattern no longer matches their YAML")
 	}
 }
+
+// A gateway proxy also mounts the Secret where the proxy reconciler copies its servers'
+// credentials, at the directory the gateway's listeners read them from; optional, so a gateway
+// without TLS servers starts.
+func TestGatewayMountsCredentials(t *testing.T) {
+	pod, err := Pod(&corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: ProxyContainer, Image: "auto"}}}},
+		Facts{GatewaySelected: true}, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mounted bool
+	for _, m := range pod.Spec.Containers[0].VolumeMounts {
+		mounted = mounted || (m.Name == envoy.CredentialsVolume && m.MountPath == envoy.CredentialsDir && m.ReadOnly)
+	}
+	var volume bool
+	for _, v := range pod.Spec.Volumes {
+		volume = volume || (v.Name == envoy.CredentialsVolume && v.Secret != nil &&
+			v.Secret.SecretName == envoy.CredentialsSecretName(fixedID) && v.Secret.Optional != nil && *v.Secret.Optional)
+	}
+	if !mounted || !volume {
+		t.Errorf("gateway proxy: credentials mount %v, optional Secret volume %v", mounted, volume)
+	}
+	if len(pod.Spec.InitContainers) != 0 {
+		t.Errorf("a gateway proxy gets no capture: %v", pod.Spec.InitContainers)
+	}
+}

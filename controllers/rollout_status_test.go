@@ -253,5 +253,31 @@ spec:
 			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
 			g.Expect(bound.Status.Canary.UpdatedSummary).To(Equal("1/1"))
 		}).Should(Succeed())
+
+		// A TLS server whose credential Secret does not exist: ResolvedRefs says so, and the
+		// gateway proxy keeps the config it has (the server is left out).
+		gwPod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ingress-gateway"}}
+		before := proxyConfig(gwPod)
+		update(gw, func(gw *v1.Gateway) {
+			gw.Spec.Servers = append(gw.Spec.Servers, v1.Server{
+				Port:  v1.Port{Number: 8443, Name: "https", Protocol: "HTTPS"},
+				Hosts: []string{"*"},
+				TLS:   &v1.ServerTLSSettings{Mode: v1.ServerTLSSimple, CredentialName: "missing-cert"},
+			})
+		})
+		Eventually(func(g Gomega) {
+			refs := condition(g, gw, gwConds, v1.ConditionResolvedRefs)
+			g.Expect(refs.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(refs.Reason).To(Equal(v1.ReasonSecretNotFound))
+			g.Expect(refs.Message).To(ContainSubstring("missing-cert"))
+			ready := condition(g, gw, gwConds, v1.ConditionReady)
+			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(ready.Reason).To(Equal(v1.ReasonRefsNotResolved))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			cm := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(before), cm)).To(Succeed())
+			g.Expect(cm.ResourceVersion).To(Equal(before.ResourceVersion))
+		}, time.Second).Should(Succeed())
 	})
 })

@@ -12,6 +12,9 @@ package dataplane
 //     ("reviews:9080"). The adapter copies the translated HCM, unchanged apart from (2), into an
 //     API listener for each target, taking it from the listener of the target's port. The route
 //     table inside it (virtual hosts, matches, weights, retries, faults) is the translator's.
+//     A gateway proxy's HTTP server gets the same shape (0.0.0.0_<server port>, one chain, one
+//     HCM, the virtual hosts of the VirtualServices bound to its Gateway), so the same code reads
+//     it: a target on the server's port plays a client of the gateway.
 //  2. HTTP filters gRPC does not implement (CORS: a browser concern) are marked is_optional, which
 //     makes gRPC skip them instead of rejecting the listener. Fault and router pass as they are.
 //  3. Clusters. Envoy reads the translator's STATIC clusters with endpoints inline; gRPC accepts
@@ -71,7 +74,7 @@ func grpcImplements(config *anypb.Any) bool {
 }
 
 // Adapt serves res, one proxy's translation, to gRPC clients dialling targets ("host:port", as in
-// xds:///reviews:9080). backends maps each endpoint address of the translation ("10.0.1.7:9080")
+// xds:///reviews:9080, or a gateway's host:port). backends maps each endpoint address of the translation ("10.0.1.7:9080")
 // to the loopback address of the process playing that pod. res is not modified (translations
 // share messages).
 func Adapt(res translate.Resources, targets []string, backends map[string]string) (Resources, error) {

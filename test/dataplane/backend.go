@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"sync"
@@ -8,12 +9,15 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // Backend is a gRPC server playing one pod on a loopback port. It answers any unary method with
 // its name (a StringValue), so a client sees which pod served it, and counts the calls it gets.
-// FailNext makes it refuse calls with UNAVAILABLE, to exercise retries.
+// FailNext makes it refuse calls with UNAVAILABLE, to exercise retries. Arrivals counts every
+// stream it receives, even those its gRPC server refuses before any handler runs (a path that is
+// not /service/method), so a test can see where such an RPC was routed.
 type Backend struct {
 	Name string
 	Addr string // 127.0.0.1:<port>
@@ -22,6 +26,7 @@ type Backend struct {
 
 	mu       sync.Mutex
 	calls    map[string]int // method → calls received, failed ones included
+	arrivals map[string]int // :path → streams received, refused ones included
 	failNext int
 }
 
@@ -31,9 +36,10 @@ func StartBackend(name string) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend %s: %w", name, err)
 	}
-	b := &Backend{Name: name, Addr: lis.Addr().String(), calls: map[string]int{}}
+	b := &Backend{Name: name, Addr: lis.Addr().String(), calls: map[string]int{}, arrivals: map[string]int{}}
 	// No service is registered: every method is handled here, so tests pick their method paths.
-	b.server = grpc.NewServer(grpc.UnknownServiceHandler(b.handle))
+	// The tap sees each stream's path before the server parses it.
+	b.server = grpc.NewServer(grpc.UnknownServiceHandler(b.handle), grpc.InTapHandle(b.arrive))
 	go func() { _ = b.server.Serve(lis) }()
 	return b, nil
 }
@@ -54,6 +60,21 @@ func (b *Backend) handle(_ any, stream grpc.ServerStream) error {
 		return status.Errorf(codes.Unavailable, "%s refuses this call (FailNext)", b.Name)
 	}
 	return stream.SendMsg(wrapperspb.String(b.Name))
+}
+
+func (b *Backend) arrive(ctx context.Context, info *tap.Info) (context.Context, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.arrivals[info.FullMethodName]++
+	return ctx, nil
+}
+
+// Arrivals is the number of streams of path received so far, whether or not the server accepted
+// the path as a method.
+func (b *Backend) Arrivals(path string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.arrivals[path]
 }
 
 // FailNext makes the next n calls fail with UNAVAILABLE.

@@ -89,14 +89,29 @@ type meshUnderTest struct {
 	byAddr   map[string]string             // pod IP:target port → backend address
 	targets  []string                      // what the client dials
 	base     []string                      // the files every push starts from: mesh and subsets
+	proxy    proxyUnderTest                // whose config the client plays
 	nacks    int                           // NACKs before the test
+}
+
+// proxyUnderTest names the pod whose proxy config is translated, and its kind. The gRPC client
+// keeps its node id (clientProxyID) whatever it plays: the control plane serves it that config.
+type proxyUnderTest struct {
+	namespace, pod string
+	kind           mesh.ProxyKind
 }
 
 func newMesh(t *testing.T, targets ...string) *meshUnderTest {
 	t.Helper()
+	return newMeshOf(t, []string{"testdata/mesh.yaml", "testdata/reviews-subsets.yaml"},
+		proxyUnderTest{clientNS, clientPod, mesh.Sidecar}, targets...)
+}
+
+// newMeshOf is the mesh of the base files, with a backend playing each of their pods, seen by proxy.
+func newMeshOf(t *testing.T, base []string, proxy proxyUnderTest, targets ...string) *meshUnderTest {
+	t.Helper()
 	mt := &meshUnderTest{t: t, backends: map[string]*dataplane.Backend{}, byAddr: map[string]string{}, targets: targets,
-		base: []string{"testdata/mesh.yaml", "testdata/reviews-subsets.yaml"}}
-	in := loadMesh(t, "testdata/mesh.yaml")
+		base: base, proxy: proxy}
+	in := loadMesh(t, base...)
 	for _, p := range in.Pods {
 		b, err := dataplane.StartBackend(p.Name)
 		if err != nil {
@@ -134,14 +149,17 @@ func (mt *meshUnderTest) apply(files ...string) string {
 	return version
 }
 
-// push translates the mesh with the rules of files for the client's sidecar, adapts it for gRPC
+// push translates the mesh with the rules of files for the proxy under test, adapts it for gRPC
 // and pushes it; it returns the version pushed and the translation's problems.
 func (mt *meshUnderTest) push(files ...string) (string, []validate.Problem) {
 	t := mt.t
 	t.Helper()
 	snap := mesh.New(loadMesh(t, append(slices.Clone(mt.base), files...)...))
-	pod := snap.Pod(clientNS, clientPod)
-	res, problems := translate.Translate(snap, mesh.ProxyFor(pod, mesh.Sidecar))
+	pod := snap.Pod(mt.proxy.namespace, mt.proxy.pod)
+	if pod == nil {
+		t.Fatalf("no pod %s/%s in %v", mt.proxy.namespace, mt.proxy.pod, mt.base)
+	}
+	res, problems := translate.Translate(snap, mesh.ProxyFor(pod, mt.proxy.kind))
 	adapted, err := dataplane.Adapt(res, mt.targets, mt.byAddr)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,8 @@
 // Package dataplane checks that the Envoy config internal/translate builds routes real traffic.
 // No Envoy runs here, so gRPC-Go's xDS client plays the proxy: go-control-plane's ADS server
-// (ControlPlane) serves one sidecar's translation, turned into what gRPC reads by a small
-// adapter (adapter.go lists each change it makes), to a channel dialling xds:///<host>:<port>;
+// (ControlPlane) serves one sidecar's or gateway's translation, turned into what gRPC reads by a
+// small adapter (adapter.go lists each change it makes), to a channel dialling
+// xds:///<host>:<port>;
 // real gRPC servers on loopback ports (Backend) play the pods and say which one answered.
 // The rules are YAML in testdata and Istio's own bookinfo samples (when ../shared/compat is
 // beside the checkout), translated by translate.Translate as the proxy reconciler does.
@@ -27,7 +28,13 @@
 //   - consistent hashing on a header (RING_HASH and the route's hash policy): a user's RPCs stick
 //     to one pod, users spread over the pods;
 //   - the translated clusters' endpoints and LEAST_REQUEST balancing, read as EDS;
-//   - the virtual host domains (the client's authority "reviews:9080" picks reviews' host).
+//   - the virtual host domains (the client's authority "reviews:9080" picks reviews' host);
+//   - a gateway proxy (Istio's bookinfo-gateway.yaml, its Gateway selecting the ingress gateway's
+//     pod): the VirtualService bound to it routes its prefix matches (/static, /api/v1/products)
+//     and its exact matches (/productpage, /login, /logout: not valid gRPC method paths, so the
+//     backends' servers refuse them, but the streams reach the productpage pods) over both pods;
+//     other paths match no route and reach no pod; a rule with gateways: [mesh] adds no route to
+//     the gateway, the same rule bound to the Gateway does, under its own host's domains only.
 //
 // # Only golden-tested and validated (internal/translate), and why
 //
@@ -35,7 +42,9 @@
 //     manipulation, consecutive-5xx outlier detection: gRPC ignores or lacks them;
 //   - mTLS (SDS file secrets), MAGLEV and RANDOM balancing: gRPC rejects them, so the adapter
 //     removes them (see adapter.go);
-//   - TCP and TLS routes, inbound listeners, gateways: not HTTP routes a gRPC client reads;
+//   - TCP and TLS routes, inbound listeners, gateway HTTPS/TLS/TCP servers (TLS termination
+//     from files or credentialName Secrets, SNI passthrough): not plain HTTP routes a gRPC client
+//     reads;
 //   - fault delays of bookinfo's ratings-test-delay sample (7 s: too slow for a unit test; the
 //     delay itself is tested with 300 ms);
 //   - locality weights under LEAST_REQUEST (see above), outlier ejection (gRPC implements only

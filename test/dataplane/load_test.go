@@ -47,6 +47,8 @@ func loadMesh(t *testing.T, files ...string) mesh.Input {
 				err = unmarshalInto(doc, &in.VirtualServices)
 			case "DestinationRule":
 				err = unmarshalInto(doc, &in.DestinationRules)
+			case "Gateway":
+				err = unmarshalInto(doc, &in.Gateways)
 			default:
 				t.Fatalf("%s: unexpected kind %q", f, head.Kind)
 			}

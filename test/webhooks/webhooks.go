@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -168,6 +169,26 @@ func (c *Configurations) ScopeMutating(sel *metav1.LabelSelector) {
 			m.Webhooks[i].NamespaceSelector = sel.DeepCopy()
 		}
 	}
+}
+
+// String names each configuration and its webhooks.
+func (c *Configurations) String() string {
+	var out []string
+	for _, m := range c.Mutating {
+		var names []string
+		for _, w := range m.Webhooks {
+			names = append(names, w.Name)
+		}
+		out = append(out, fmt.Sprintf("MutatingWebhookConfiguration %s (%s)", m.Name, strings.Join(names, ", ")))
+	}
+	for _, v := range c.Validating {
+		var names []string
+		for _, w := range v.Webhooks {
+			names = append(names, w.Name)
+		}
+		out = append(out, fmt.Sprintf("ValidatingWebhookConfiguration %s (%s)", v.Name, strings.Join(names, ", ")))
+	}
+	return strings.Join(out, "; ")
 }
 
 // Install creates the configurations.

@@ -292,10 +292,15 @@ func run(ctx context.Context) (err error) {
 	if err := kubectl("-n", ns, "wait", "--for=condition=Ready", "--timeout=60s", "gw/"+gateway); err != nil {
 		return err
 	}
-	gwPod, gwRoutes, err := gatewayRoutes(ctx, cl, ns, gatewayLabels, gatewayPath, caller+"."+ns+".svc.cluster.local")
+	gwPod, gwPods, gwRoutes, err := gatewayRoutes(ctx, cl, ns, gatewayLabels, gatewayPath, caller+"."+ns+".svc.cluster.local")
 	if err != nil {
 		return fmt.Errorf("gw/%s is Ready but its proxies do not route %s to %s: %w", gateway, gatewayPath, caller, err)
 	}
+	programmed, err := gatewayProgrammed(ctx, cl, ns, gateway, gwPods)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("    gw/%s: PROGRAMMED %s, Ready=True\n", gateway, programmed)
 	fmt.Printf("    pod %s:\n", gwPod)
 	for _, r := range gwRoutes {
 		fmt.Printf("      %s\n", r)

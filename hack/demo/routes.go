@@ -87,15 +87,15 @@ func checkRoutes(ctx context.Context, cl client.Client, ns, app, host string, wa
 }
 
 // gatewayRoutes reads the Envoy config of every pod labelled selector (the pods a Gateway selects)
-// and checks that it routes requests for path, and only to host's clusters. It returns the routes
-// of the first pod, to show.
-func gatewayRoutes(ctx context.Context, cl client.Client, ns string, selector map[string]string, path, host string) (string, []weightedRoute, error) {
+// and checks that it routes requests for path, and only to host's clusters. It returns the first
+// pod's name and routes, to show, and the number of pods.
+func gatewayRoutes(ctx context.Context, cl client.Client, ns string, selector map[string]string, path, host string) (string, int, []weightedRoute, error) {
 	pods := &corev1.PodList{}
 	if err := cl.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels(selector)); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	if len(pods.Items) == 0 {
-		return "", nil, fmt.Errorf("no pod labelled %v in %s", selector, ns)
+		return "", 0, nil, fmt.Errorf("no pod labelled %v in %s", selector, ns)
 	}
 	var shown []weightedRoute
 	for i := range pods.Items {
@@ -106,15 +106,15 @@ func gatewayRoutes(ctx context.Context, cl client.Client, ns string, selector ma
 			return m["path"] == path || (isPrefix && strings.HasPrefix(path, prefix))
 		})
 		if err != nil {
-			return "", nil, err
+			return "", 0, nil, err
 		}
 		if len(routes) == 0 {
-			return "", nil, fmt.Errorf("pod %s: lds.yaml has no route for %s", pod.Name, path)
+			return "", 0, nil, fmt.Errorf("pod %s: lds.yaml has no route for %s", pod.Name, path)
 		}
 		for _, r := range routes {
 			for _, c := range r.clusters {
 				if !strings.HasSuffix(c.name, "|"+host) {
-					return "", nil, fmt.Errorf("pod %s: lds.yaml routes %s to %s, want a cluster of %s", pod.Name, path, c.name, host)
+					return "", 0, nil, fmt.Errorf("pod %s: lds.yaml routes %s to %s, want a cluster of %s", pod.Name, path, c.name, host)
 				}
 			}
 		}
@@ -122,7 +122,7 @@ func gatewayRoutes(ctx context.Context, cl client.Client, ns string, selector ma
 			shown = routes
 		}
 	}
-	return pods.Items[0].Name, shown, nil
+	return pods.Items[0].Name, len(pods.Items), shown, nil
 }
 
 // routesOf returns the routes of pod's Envoy config (lds.yaml of the ConfigMap named from its

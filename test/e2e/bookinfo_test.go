@@ -114,6 +114,10 @@ spec: {ca: {secretName: bookinfo-e2e-root-ca}}`)
 		Expect(vs.Status.Canary.Proxies.Updated).To(Equal(vs.Status.Canary.Proxies.Total))
 		// And the printer columns say so.
 		Expect(kubectl(ctx, "-n", ns, "get", "vs", "reviews")).To(MatchRegexp(`reviews:v1=90 reviews:v2=10\s+(\d+)/(\d+)\s+True`))
+		// The ingress gateway pod, not injected here (no webhook), gets its config from the
+		// reconciler all the same: the Gateway selecting it is programmed on it.
+		kubectl(ctx, "-n", ns, "wait", "--for=condition=Ready", "--timeout=2m", "gw/bookinfo-gateway")
+		Expect(kubectl(ctx, "-n", ns, "get", "gw", "bookinfo-gateway")).To(MatchRegexp(`HTTP/8080\s+1/1\s+True`))
 	}, NodeTimeout(7*time.Minute))
 
 	It("converges on a 50/50 split after the manager is killed mid-rollout", func(ctx SpecContext) {

@@ -24,8 +24,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -65,6 +67,7 @@ type options struct {
 	secureMetrics        bool
 	metricsCertPath      string
 	webhookCertPath      string
+	webhookAddr          string
 	probeAddr            string
 	enableLeaderElection bool
 	leaderElectionNS     string
@@ -86,6 +89,8 @@ func parseFlags(args []string) (*options, error) {
 		"Directory holding tls.crt and tls.key for the metrics server; empty uses a self-signed certificate.")
 	fs.StringVar(&o.webhookCertPath, "webhook-cert-path", "",
 		"Directory holding tls.crt and tls.key for the webhook server; empty uses controller-runtime's default.")
+	fs.StringVar(&o.webhookAddr, "webhook-bind-address", ":9443",
+		"The address the webhook server binds to (host:port; an empty host means every interface).")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the health and readiness probes bind to.")
 	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false,
 		"Elect a leader so that only one replica of the manager reconciles at a time.")
@@ -122,6 +127,11 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if err := o.webhooks.Inject.WithDefaults().Validate(); err != nil {
 		err = fmt.Errorf("invalid proxy injection flags: %w", err)
+		fmt.Fprintln(fs.Output(), err)
+		return nil, err
+	}
+	if _, _, err := webhookHostPort(o.webhookAddr); err != nil {
+		err = fmt.Errorf("invalid --webhook-bind-address: %w", err)
 		fmt.Fprintln(fs.Output(), err)
 		return nil, err
 	}
@@ -164,7 +174,11 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 	}
 
 	var watchers []*certwatcher.CertWatcher
-	webhookOpts := webhook.Options{TLSOpts: tlsOpts}
+	host, port, err := webhookHostPort(opts.webhookAddr)
+	if err != nil {
+		return err
+	}
+	webhookOpts := webhook.Options{Host: host, Port: port, TLSOpts: tlsOpts}
 	if opts.webhookCertPath != "" {
 		w, serve, err := watchCertificate(opts.webhookCertPath, "webhook")
 		if err != nil {
@@ -235,6 +249,19 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 		return fmt.Errorf("running manager: %w", err)
 	}
 	return nil
+}
+
+// webhookHostPort splits --webhook-bind-address into the webhook server's host and port.
+func webhookHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 1 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q is not a number from 1 to 65535", p)
+	}
+	return host, port, nil
 }
 
 // bindInjectFlags registers the flags of what the injection webhook adds to meshed pods.

@@ -55,6 +55,20 @@ var _ = Describe("flags", func() {
 		Expect(o.enableLeaderElection).To(BeFalse())
 		Expect(o.enableHTTP2).To(BeFalse())
 		Expect(o.enableWebhooks).To(BeTrue())
+		Expect(o.webhookAddr).To(Equal(":9443"))
+	})
+
+	It("takes the webhook server's address and refuses one without a valid port", func() {
+		o, err := parseFlags([]string{"--webhook-bind-address=127.0.0.1:19443"})
+		Expect(err).NotTo(HaveOccurred())
+		host, port, err := webhookHostPort(o.webhookAddr)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(host).To(Equal("127.0.0.1"))
+		Expect(port).To(Equal(19443))
+		for _, bad := range []string{"127.0.0.1", "127.0.0.1:http", ":0", ":70000"} {
+			_, err := parseFlags([]string{"--webhook-bind-address=" + bad})
+			Expect(err).To(MatchError(ContainSubstring("invalid --webhook-bind-address")), bad)
+		}
 	})
 
 	It("turns webhooks off with ENABLE_WEBHOOKS=false and takes the standard flags", func() {

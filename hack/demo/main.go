@@ -25,13 +25,17 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mizzen-mesh/mizzen/internal/identity"
+	"github.com/mizzen-mesh/mizzen/internal/inject"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
+	"github.com/mizzen-mesh/mizzen/internal/validate"
 	"github.com/mizzen-mesh/mizzen/test/cluster"
 	"github.com/mizzen-mesh/mizzen/test/manager"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
+	"github.com/mizzen-mesh/mizzen/test/webhooks"
 )
 
 func main() {
@@ -60,7 +64,14 @@ const (
 	canaryFrom  = "90/10"
 	caller      = "productpage" // the app whose proxies route to the canary host
 	shiftWeight = 50
+
+	gateway     = "bookinfo-gateway" // the Gateway, and the VirtualService bound to it
+	gatewayVS   = "bookinfo"
+	gatewayPath = "/productpage"
 )
+
+// gatewayLabels are the Gateway's selector: the labels of the sample's ingress gateway pods.
+var gatewayLabels = map[string]string{"istio": "ingressgateway"}
 
 func run(ctx context.Context) (err error) {
 	root := testenv.RepoRoot()
@@ -154,19 +165,44 @@ func run(ctx context.Context) (err error) {
 		return fmt.Errorf("the mesh CA is not Ready, so no proxy certificate can issue (cert-manager's log: %s): %w", c.LogFile(cluster.CertManager), err)
 	}
 
-	step("Starting the manager (webhooks off: ENABLE_WEBHOOKS=false)")
-	mgr, err := manager.Start(ctx, manager.Options{Binary: managerBin, Kubeconfig: c.Kubeconfig(), LogPath: filepath.Join(state, "manager.log")})
+	step("Starting the manager with its webhooks (validation of the three kinds, proxy injection) on a free loopback port")
+	certDir := filepath.Join(state, "webhook-certs")
+	if err := os.Mkdir(certDir, 0o700); err != nil {
+		return err
+	}
+	serving, err := webhooks.NewServing(certDir)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("    manager ready (pid %d), log: %s\n", mgr.PID(), mgr.LogPath())
+	mgr, err := manager.Start(ctx, manager.Options{Binary: managerBin, Kubeconfig: c.Kubeconfig(), LogPath: filepath.Join(state, "manager.log"), Webhooks: &serving})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("    manager ready (pid %d), webhooks at %s, log: %s\n", mgr.PID(), serving.URL(), mgr.LogPath())
 	defer func() {
 		if !keep || err != nil {
 			err = errors.Join(err, mgr.Stop())
 		}
 	}()
+	hooks, err := webhooks.FromManifests(root, "mizzen-demo-", serving)
+	if err != nil {
+		return err
+	}
+	// As config/webhook scopes it: the injection webhook fails closed, so only meshed namespaces'
+	// pods depend on it.
+	hooks.ScopeMutating(&metav1.LabelSelector{MatchLabels: map[string]string{inject.MeshLabel: inject.MeshEnabled}})
+	if err := hooks.Install(ctx, c.Client()); err != nil {
+		return err
+	}
+	// Runs before the manager stops: no request may wait on a webhook nobody serves.
+	defer func() {
+		if !keep || err != nil {
+			err = errors.Join(err, hooks.Uninstall(context.WithoutCancel(ctx), c.Client()))
+		}
+	}()
+	fmt.Printf("    registered from %s, calling %s with its certificate as caBundle: %s\n", webhooks.ManifestsFile, serving.URL(), hooks)
 
-	step("Applying the bookinfo sample: meshed namespace, Deployments, Services, DestinationRules, a %s VirtualService, the Gateway", canaryFrom)
+	step("Applying the bookinfo sample: meshed namespace, Deployments, Services, DestinationRules, a %s VirtualService, the Gateway and its ingress gateway Deployment", canaryFrom)
 	if err := kubectl("apply", "-k", filepath.Join(root, "config", "samples")); err != nil {
 		return err
 	}
@@ -175,6 +211,24 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	if err := kubectl("-n", ns, "get", "pods", "-o", "wide"); err != nil {
+		return err
+	}
+
+	step("The injection webhook gave every pod its proxy as the ReplicaSet controller created it")
+	lines, err := injectedDeployments(ctx, cl, ns)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		fmt.Println("    " + l)
+	}
+
+	step("The validating webhook refuses a VirtualService whose regex is not RE2 (the CRD's schema lets it through)")
+	brokenFile := filepath.Join(state, "broken-virtualservice.yaml")
+	if err := os.WriteFile(brokenFile, []byte(brokenVirtualService), 0o600); err != nil {
+		return err
+	}
+	if err := expectRefused(ctx, root, kubectlBin, c.Kubeconfig(), brokenFile, validate.ReasonInvalidRegex); err != nil {
 		return err
 	}
 
@@ -234,6 +288,24 @@ func run(ctx context.Context) (err error) {
 	}
 	fmt.Printf("    every %s pod routes %s %d/%d\n", caller, canary, shiftWeight, 100-shiftWeight)
 
+	step("The ingress gateway: Gateway %s is Ready on its pod, which routes %s (VirtualService %s, bound to the Gateway) to %s", gateway, gatewayPath, gatewayVS, caller)
+	if err := kubectl("-n", ns, "wait", "--for=condition=Ready", "--timeout=60s", "gw/"+gateway); err != nil {
+		return err
+	}
+	gwPod, gwPods, gwRoutes, err := gatewayRoutes(ctx, cl, ns, gatewayLabels, gatewayPath, caller+"."+ns+".svc.cluster.local")
+	if err != nil {
+		return fmt.Errorf("gw/%s is Ready but its proxies do not route %s to %s: %w", gateway, gatewayPath, caller, err)
+	}
+	programmed, err := gatewayProgrammed(ctx, cl, ns, gateway, gwPods)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("    gw/%s: PROGRAMMED %s, Ready=True\n", gateway, programmed)
+	fmt.Printf("    pod %s:\n", gwPod)
+	for _, r := range gwRoutes {
+		fmt.Printf("      %s\n", r)
+	}
+
 	step("What the cluster holds")
 	if err := kubectl("-n", ns, "get", "vs,dr,gw"); err != nil {
 		return err
@@ -265,6 +337,30 @@ func buildAssets(ctx context.Context, root string) (string, error) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	return lines[len(lines)-1], nil
+}
+
+// expectRefused runs `kubectl apply -f file`, shows kubectl's output, and fails unless the
+// validating webhook refused it for reason (internal/validate's reasons end its messages; the
+// API server's own schema and CEL checks know none of them).
+func expectRefused(ctx context.Context, root, kubectlBin, kubeconfig, file, reason string) error {
+	rel, _ := filepath.Rel(root, file)
+	if strings.HasPrefix(rel, "..") {
+		rel = file
+	}
+	fmt.Printf("    $ kubectl apply -f %s\n", rel)
+	cmd := exec.CommandContext(ctx, kubectlBin, "--kubeconfig", kubeconfig, "apply", "-f", file)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		fmt.Println("    " + l)
+	}
+	if err == nil {
+		return fmt.Errorf("kubectl apply -f %s succeeded: the validating webhook let an invalid VirtualService in", file)
+	}
+	if !strings.Contains(string(out), "("+reason+")") {
+		return fmt.Errorf("kubectl apply -f %s failed, but not by the validating webhook for %s: %w", file, reason, err)
+	}
+	return nil
 }
 
 // runCmd runs a command with its output on the terminal, indented under the current step.

@@ -18,6 +18,7 @@ import (
 // weightedRoute is one outbound route of a proxy's config: the clusters it splits traffic over.
 type weightedRoute struct {
 	vhost    string
+	match    string // e.g. "path /productpage", "prefix /"
 	clusters []weightedCluster
 }
 
@@ -31,7 +32,7 @@ func (r weightedRoute) String() string {
 	for _, c := range r.clusters {
 		cs = append(cs, fmt.Sprintf("%s=%d", c.name, c.weight))
 	}
-	return r.vhost + " -> " + strings.Join(cs, ", ")
+	return r.vhost + " " + r.match + " -> " + strings.Join(cs, ", ")
 }
 
 // subsetWeights maps the subset of each cluster (the third field of an outbound cluster name) to
@@ -63,7 +64,10 @@ func checkRoutes(ctx context.Context, cl client.Client, ns, app, host string, wa
 	var shown []weightedRoute
 	for i := range pods.Items {
 		pod := &pods.Items[i]
-		routes, err := routesOf(ctx, cl, pod, host)
+		routes, err := routesOf(ctx, cl, pod, func(vhost, _ map[string]any) bool {
+			domains, _ := vhost["domains"].([]any)
+			return slices.Contains(domains, any(host))
+		})
 		if err != nil {
 			return "", nil, err
 		}
@@ -82,7 +86,48 @@ func checkRoutes(ctx context.Context, cl client.Client, ns, app, host string, wa
 	return pods.Items[0].Name, shown, nil
 }
 
-func routesOf(ctx context.Context, cl client.Client, pod *corev1.Pod, host string) ([]weightedRoute, error) {
+// gatewayRoutes reads the Envoy config of every pod labelled selector (the pods a Gateway selects)
+// and checks that it routes requests for path, and only to host's clusters. It returns the first
+// pod's name and routes, to show, and the number of pods.
+func gatewayRoutes(ctx context.Context, cl client.Client, ns string, selector map[string]string, path, host string) (string, int, []weightedRoute, error) {
+	pods := &corev1.PodList{}
+	if err := cl.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels(selector)); err != nil {
+		return "", 0, nil, err
+	}
+	if len(pods.Items) == 0 {
+		return "", 0, nil, fmt.Errorf("no pod labelled %v in %s", selector, ns)
+	}
+	var shown []weightedRoute
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		routes, err := routesOf(ctx, cl, pod, func(_, route map[string]any) bool {
+			m, _ := route["match"].(map[string]any)
+			prefix, isPrefix := m["prefix"].(string)
+			return m["path"] == path || (isPrefix && strings.HasPrefix(path, prefix))
+		})
+		if err != nil {
+			return "", 0, nil, err
+		}
+		if len(routes) == 0 {
+			return "", 0, nil, fmt.Errorf("pod %s: lds.yaml has no route for %s", pod.Name, path)
+		}
+		for _, r := range routes {
+			for _, c := range r.clusters {
+				if !strings.HasSuffix(c.name, "|"+host) {
+					return "", 0, nil, fmt.Errorf("pod %s: lds.yaml routes %s to %s, want a cluster of %s", pod.Name, path, c.name, host)
+				}
+			}
+		}
+		if i == 0 {
+			shown = routes
+		}
+	}
+	return pods.Items[0].Name, len(pods.Items), shown, nil
+}
+
+// routesOf returns the routes of pod's Envoy config (lds.yaml of the ConfigMap named from its
+// proxy id, exactly as Envoy would see it) that keep accepts, given the route and its virtual host.
+func routesOf(ctx context.Context, cl client.Client, pod *corev1.Pod, keep func(vhost, route map[string]any) bool) ([]weightedRoute, error) {
 	id := pod.Annotations[mesh.ProxyIDAnnotation]
 	if id == "" {
 		return nil, fmt.Errorf("pod %s has no proxy id", pod.Name)
@@ -98,13 +143,12 @@ func routesOf(ctx context.Context, cl client.Client, pod *corev1.Pod, host strin
 	var routes []weightedRoute
 	var bad error
 	walk(lds, func(vhost map[string]any) {
-		domains, _ := vhost["domains"].([]any)
-		if !slices.Contains(domains, any(host)) {
-			return
-		}
 		rs, _ := vhost["routes"].([]any)
 		for _, r := range rs {
 			rm, _ := r.(map[string]any)
+			if !keep(vhost, rm) {
+				continue
+			}
 			route, _ := rm["route"].(map[string]any)
 			wc, _ := route["weighted_clusters"].(map[string]any)
 			cl, _ := wc["clusters"].([]any)
@@ -120,10 +164,24 @@ func routesOf(ctx context.Context, cl client.Client, pod *corev1.Pod, host strin
 			if len(clusters) == 0 {
 				clusters = append(clusters, weightedCluster{name: fmt.Sprint(route["cluster"]), weight: 100})
 			}
-			routes = append(routes, weightedRoute{vhost: fmt.Sprint(vhost["name"]), clusters: clusters})
+			routes = append(routes, weightedRoute{vhost: fmt.Sprint(vhost["name"]), match: matchOf(rm), clusters: clusters})
 		}
 	})
 	return routes, bad
+}
+
+// matchOf describes a route's path match as "<kind> <value>".
+func matchOf(route map[string]any) string {
+	m, _ := route["match"].(map[string]any)
+	for _, kind := range []string{"path", "prefix", "path_separated_prefix"} {
+		if v, ok := m[kind].(string); ok {
+			return kind + " " + v
+		}
+	}
+	if re, ok := m["safe_regex"].(map[string]any); ok {
+		return fmt.Sprintf("regex %v", re["regex"])
+	}
+	return "(any path)"
 }
 
 // walk calls f on every virtual host found anywhere in a decoded xDS document.

@@ -63,3 +63,17 @@ func explainNotReady(ctx context.Context, cl client.Client, ns string) error {
 	}
 	return nil
 }
+
+// gatewayProgrammed checks that the Gateway ns/name counts every pod its selector picks (want of
+// them) as carrying its generation, and returns its Programmed column ("updated/total").
+func gatewayProgrammed(ctx context.Context, cl client.Client, ns, name string, want int) (string, error) {
+	gw := &v1alpha1.Gateway{}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, gw); err != nil {
+		return "", err
+	}
+	p := gw.Status.Proxies
+	if p == nil || p.Total != int32(want) || p.Updated != p.Total {
+		return "", fmt.Errorf("gateway %s: programmed %q, want %d/%d (one per gateway pod)", name, gw.Status.UpdatedSummary, want, want)
+	}
+	return gw.Status.UpdatedSummary, nil
+}

@@ -1,23 +1,11 @@
 package e2e
 
 import (
-	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"fmt"
-	"math/big"
-	"net"
-	"os"
 	"path/filepath"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,7 +13,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
-	"sigs.k8s.io/yaml"
 
 	"github.com/mizzen-mesh/mizzen/controllers"
 	"github.com/mizzen-mesh/mizzen/internal/admission"
@@ -34,10 +21,11 @@ import (
 	"github.com/mizzen-mesh/mizzen/internal/inject"
 	"github.com/mizzen-mesh/mizzen/test/cluster"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
+	"github.com/mizzen-mesh/mizzen/test/webhooks"
 )
 
 // The injection webhook, served by a manager in this process, registered with the local cluster's
-// kube-apiserver as config/webhook generates it (pointed at 127.0.0.1): the pods the ReplicaSet
+// kube-apiserver as config/webhook generates it (test/webhooks: pointed at 127.0.0.1): the pods the ReplicaSet
 // controller creates, with no name yet, come back injected, kwok runs them, and the proxy
 // reconciler writes the objects their volumes name.
 var _ = Describe("Proxy injection on the local cluster", Ordered, func() {
@@ -61,11 +49,10 @@ metadata: {name: `+issuer+`}
 spec: {selfSigned: {}}`)
 		}
 
-		certDir := GinkgoT().TempDir()
-		caBundle := writeServingCert(certDir)
-		port := freePort()
+		serving, err := webhooks.NewServing(GinkgoT().TempDir())
+		Expect(err).NotTo(HaveOccurred())
 
-		mgr := startManager(webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir}), func(mgr ctrl.Manager) error {
+		mgr := startManager(webhook.NewServer(webhook.Options{Host: serving.Host, Port: serving.Port, CertDir: serving.CertDir}), func(mgr ctrl.Manager) error {
 			if err := controllers.SetupWithManager(mgr, controllers.Options{Proxy: controllers.ProxyOptions{
 				Identity: identity.Options{IssuerName: issuer},
 			}}); err != nil {
@@ -76,13 +63,19 @@ spec: {selfSigned: {}}`)
 		started := mgr.GetWebhookServer().StartedChecker()
 		Eventually(func() error { return started(nil) }).Should(Succeed())
 
-		hooks := injectionWebhook(fmt.Sprintf("https://127.0.0.1:%d", port), caBundle, ns)
-		_, err = k8s.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, hooks, metav1.CreateOptions{})
+		// Only the injection webhook, scoped to this spec's namespace so that the other specs'
+		// pods never depend on it.
+		all, err := webhooks.FromManifests(testenv.RepoRoot(), "e2e-", serving)
 		Expect(err).NotTo(HaveOccurred())
+		hooks := &webhooks.Configurations{Mutating: all.Mutating}
+		hooks.ScopeMutating(&metav1.LabelSelector{MatchLabels: map[string]string{
+			inject.MeshLabel: inject.MeshEnabled, "kubernetes.io/metadata.name": ns,
+		}})
+		Expect(hooks.Install(ctx, k8s)).To(Succeed())
 		// Runs before the manager stops (cleanups run last first): no pod creation may meet a
 		// registered webhook nobody serves.
 		DeferCleanup(func(ctx SpecContext) {
-			Expect(k8s.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(ctx, hooks.Name, metav1.DeleteOptions{})).To(Succeed())
+			Expect(hooks.Uninstall(ctx, k8s)).To(Succeed())
 		})
 
 		_, err = k8s.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
@@ -156,67 +149,3 @@ spec: {selfSigned: {}}`)
 		AddReportEntry("config (and certificate) of both pods written", time.Since(start).Round(time.Millisecond).String())
 	})
 })
-
-// injectionWebhook is the MutatingWebhookConfiguration controller-gen wrote to config/webhook,
-// calling url instead of the in-cluster Service, and scoped to one namespace so that the other
-// specs' pods never depend on it.
-func injectionWebhook(url string, caBundle []byte, namespace string) *admissionregistrationv1.MutatingWebhookConfiguration {
-	GinkgoHelper()
-	docs, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "webhook", "manifests.yaml"))
-	Expect(err).NotTo(HaveOccurred())
-	for _, doc := range bytes.Split(docs, []byte("\n---")) {
-		hooks := &admissionregistrationv1.MutatingWebhookConfiguration{}
-		if err := yaml.Unmarshal(doc, hooks); err != nil || hooks.Kind != "MutatingWebhookConfiguration" {
-			continue
-		}
-		hooks.Name = "e2e-" + hooks.Name
-		for i := range hooks.Webhooks {
-			w := &hooks.Webhooks[i]
-			Expect(w.ClientConfig.Service).NotTo(BeNil())
-			path := ptr.Deref(w.ClientConfig.Service.Path, "/")
-			w.ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: ptr.To(url + path), CABundle: caBundle}
-			w.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{
-				inject.MeshLabel: inject.MeshEnabled, "kubernetes.io/metadata.name": namespace,
-			}}
-		}
-		return hooks
-	}
-	Fail("config/webhook/manifests.yaml has no MutatingWebhookConfiguration")
-	return nil
-}
-
-// writeServingCert writes a self-signed certificate for 127.0.0.1 (tls.crt, tls.key) into dir and
-// returns it as the caBundle the API server verifies the webhook with.
-func writeServingCert(dir string) []byte {
-	GinkgoHelper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	Expect(err).NotTo(HaveOccurred())
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "mizzen-e2e-webhook"},
-		NotBefore:             time.Now().Add(-time.Minute),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	Expect(err).NotTo(HaveOccurred())
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	Expect(err).NotTo(HaveOccurred())
-	crt := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	Expect(os.WriteFile(filepath.Join(dir, "tls.crt"), crt, 0o600)).To(Succeed())
-	Expect(os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)).To(Succeed())
-	return crt
-}
-
-// freePort is a loopback port nobody listens on right now.
-func freePort() int {
-	GinkgoHelper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mizzen-mesh/mizzen/test/webhooks"
 )
 
 // Build compiles the manager (the module at repoRoot) into dir and returns the binary's path.
@@ -38,8 +40,12 @@ type Options struct {
 	LogPath string
 	// Args are extra flags, such as --leader-elect or --proxy-issuer-name.
 	Args []string
-	// Env is added to the environment; ENABLE_WEBHOOKS=false unless set here.
+	// Env is added to the environment; ENABLE_WEBHOOKS=false unless Webhooks is set.
 	Env []string
+	// Webhooks, when set, turns the admission webhooks on, served at its address with its
+	// certificate; Start then also waits for the webhook server. Register the configurations
+	// (webhooks.FromManifests) once Start returns.
+	Webhooks *webhooks.Serving
 	// ReadyTimeout bounds the wait for the readiness probe; 0 means 60 s.
 	ReadyTimeout time.Duration
 }
@@ -69,8 +75,13 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	}
 	args := append([]string{"--kubeconfig", opts.Kubeconfig, "--health-probe-bind-address", p.probe,
 		"--metrics-bind-address", p.metrics, "--metrics-secure=false"}, opts.Args...)
+	env := append(os.Environ(), "ENABLE_WEBHOOKS=false")
+	if w := opts.Webhooks; w != nil {
+		args = append(args, "--webhook-bind-address="+w.Address(), "--webhook-cert-path="+w.CertDir)
+		env[len(env)-1] = "ENABLE_WEBHOOKS=true"
+	}
 	p.cmd = exec.Command(opts.Binary, args...)
-	p.cmd.Env = append(append(os.Environ(), "ENABLE_WEBHOOKS=false"), opts.Env...)
+	p.cmd.Env = append(env, opts.Env...)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	// Its own process group, and killed with the test process should that die first.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -256,18 +256,26 @@ func (m *manager) sampleWrites(interval time.Duration) *writeSampler {
 	return s
 }
 
-// window stops sampling and returns how long the writes took: from the last sample before the
-// first write to the first sample that saw the last one (so at most two intervals too long), and
-// how many there were.
+// window stops sampling and returns the write window of the samples (see writeWindow).
 func (s *writeSampler) window() (time.Duration, float64) {
 	close(s.stop)
 	<-s.done
-	if len(s.samples) < 2 {
+	return writeWindow(s.samples)
+}
+
+// writeWindow is how long the writes the samples saw took — from the last sample before the first
+// write to the first sample that saw the last one, so at most two intervals too long — and how
+// many there were.
+func writeWindow(samples []writeSample) (time.Duration, float64) {
+	if len(samples) < 2 {
 		return 0, 0
 	}
-	base, final := s.samples[0].writes, s.samples[len(s.samples)-1].writes
+	base, final := samples[0].writes, samples[len(samples)-1].writes
+	if final == base {
+		return 0, 0
+	}
 	var from, to time.Time
-	for _, x := range s.samples {
+	for _, x := range samples {
 		if x.writes == base {
 			from = x.at
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +21,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/internal/envoy"
@@ -103,6 +105,7 @@ func BenchmarkRollout(b *testing.B) {
 		b.Skipf("the control-plane binaries are not available (build them with hack/assets.sh): %v", err)
 	}
 	ctx := context.Background()
+	logf.SetLogger(logr.Discard()) // the harness's clients log nothing worth reading
 	var r results
 	s := p.size
 

@@ -198,6 +198,11 @@ func (m metrics) counters() counters {
 	}
 }
 
+func (c counters) String() string {
+	return fmt.Sprintf("%.0f ConfigMap writes (%.1f MiB), %.0f proxy reconciles, %.0f renders, %.0f snapshot builds",
+		c.writes, c.bytes/(1<<20), c.reconciles, c.renders, c.builds)
+}
+
 func (c counters) minus(o counters) counters {
 	return counters{c.writes - o.writes, c.bytes - o.bytes, c.renders - o.renders, c.builds - o.builds, c.reconciles - o.reconciles}
 }

@@ -507,7 +507,7 @@ func mergeMaps(base, over map[string]string) map[string]string {
 // topology labels, and a change of a pod with an IP to what other proxies see of it (labels,
 // service account, proxy id: subsets and auto-mTLS of the endpoints it backs), reconciles every
 // proxy of the mesh. Every such event also invalidates the shared snapshot; a periodic resync (same
-// resourceVersion) does neither. Reconciling a proxy whose config did not change writes nothing,
+// resourceVersion) and a rule's status update (same generation) do neither. Reconciling a proxy whose config did not change writes nothing,
 // so the cost of a broad fan-out is translation time, not API writes. The rollout status counts
 // over the same sets (rolloutCandidates), so every proxy it waits for is reconciled.
 func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -541,9 +541,9 @@ func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(topologyChanged()), builder.OnlyMetadata).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(changed())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(changed())).
-		Watches(&networkingv1alpha1.VirtualService{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(changed())).
-		Watches(&networkingv1alpha1.DestinationRule{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(changed())).
-		Watches(&networkingv1alpha1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.invalidating(r.gatewayProxies)), builder.WithPredicates(changed())).
+		Watches(&networkingv1alpha1.VirtualService{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(specChanged)).
+		Watches(&networkingv1alpha1.DestinationRule{}, handler.EnqueueRequestsFromMapFunc(visible), builder.WithPredicates(specChanged)).
+		Watches(&networkingv1alpha1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.invalidating(r.gatewayProxies)), builder.WithPredicates(specChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(r.opts.MaxConcurrentReconciles, 4)}).
 		Complete(r)
 }
@@ -798,6 +798,12 @@ func podSnapshotChanged(a, b *corev1.Pod) bool {
 		a.Annotations[mesh.EgressHostsAnnotation] != b.Annotations[mesh.EgressHostsAnnotation] ||
 		!maps.Equal(a.Labels, b.Labels)
 }
+
+// specChanged passes rule updates that change the spec (the generation). Proxy config is built from
+// the rules' specs only, and the status reconcilers patch the rules' status at every step of a
+// rollout: fanning those out would re-render every proxy each time (issue 4's scale harness saw
+// it). Creates and deletes pass.
+var specChanged = predicate.GenerationChangedPredicate{}
 
 // changed drops periodic resyncs: updates that carry the same resourceVersion.
 func changed() predicate.Predicate {

@@ -1,0 +1,501 @@
+package scale
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	v1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/envoy"
+	"github.com/mizzen-mesh/mizzen/internal/identity"
+	"github.com/mizzen-mesh/mizzen/test/cluster"
+	"github.com/mizzen-mesh/mizzen/test/testenv"
+)
+
+// params are the benchmark's settings, from the environment.
+type params struct {
+	size meshSize
+	// all also changes every VirtualService at once (MIZZEN_SCALE_ALL, default on).
+	all bool
+	// bareWorkers are the baseline's concurrent writers (MIZZEN_SCALE_BARE_WORKERS): by default the
+	// proxy reconciler's MaxConcurrentReconciles default, 4.
+	bareWorkers int
+	// stateDir is the cluster's state dir (MIZZEN_SCALE_STATE_DIR); default a temp dir, removed
+	// after a passing run.
+	stateDir string
+}
+
+func paramsFromEnv(b *testing.B) params {
+	num := func(name string, def int) int {
+		v := os.Getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("%s=%q: want a positive number", name, v)
+		}
+		return n
+	}
+	p := params{
+		size:        meshSize{services: num("MIZZEN_SCALE_SERVICES", 100), pods: num("MIZZEN_SCALE_PODS", 1000)},
+		all:         os.Getenv("MIZZEN_SCALE_ALL") != "0",
+		bareWorkers: num("MIZZEN_SCALE_BARE_WORKERS", 4),
+		stateDir:    os.Getenv("MIZZEN_SCALE_STATE_DIR"),
+	}
+	if p.size.pods < 2*p.size.services {
+		b.Fatalf("MIZZEN_SCALE_PODS=%d is less than two per service (MIZZEN_SCALE_SERVICES=%d): each service needs a v1 and a v2 pod",
+			p.size.pods, p.size.services)
+	}
+	return p
+}
+
+// podsPerNode spreads the pods over fake nodes as a kubelet's default max-pods would.
+const podsPerNode = 110
+
+// Timeouts of the phases: generous, for a 2-core machine shared with other work.
+const (
+	convergeTimeout = 40 * time.Minute
+	rolloutTimeout  = 15 * time.Minute
+	settleTimeout   = 10 * time.Minute
+)
+
+// results are the figures one run measures.
+type results struct {
+	clusterStart, converged       time.Duration
+	settled                       time.Duration
+	oneReady, allReady            time.Duration
+	one, all, noop                counters
+	configBytes                   int
+	peakRSS                       int64
+	bareRate, managerRate         float64
+	managerE2ERate, windowWrites  float64
+	writeWindow                   time.Duration
+	bareElapsed, barePairElapsed  time.Duration
+	barePairRate                  float64
+	changedOne, changedAll, nodes int
+}
+
+// BenchmarkRollout is issue 4's scale harness; see the package documentation.
+func BenchmarkRollout(b *testing.B) {
+	p := paramsFromEnv(b)
+	assets, err := testenv.AssetsDir()
+	if err == nil {
+		if missing := cluster.MissingBinaries(assets, false); len(missing) > 0 {
+			err = fmt.Errorf("%s missing from %s", strings.Join(missing, ", "), assets)
+		}
+	}
+	if err != nil {
+		b.Skipf("the control-plane binaries are not available (build them with hack/assets.sh): %v", err)
+	}
+	ctx := context.Background()
+	logf.SetLogger(logr.Discard()) // the harness's clients log nothing worth reading
+	var r results
+	s := p.size
+
+	// The manager builds while the cluster starts.
+	built := make(chan error, 1)
+	var bin string
+	go func() {
+		var err error
+		bin, err = buildManager(ctx, b.TempDir())
+		built <- err
+	}()
+
+	c := startCluster(b, p, assets)
+	r.clusterStart = c.Timings().Total
+	r.nodes = len(c.NodeNames())
+	if _, err := envtest.InstallCRDs(c.RESTConfig(), envtest.CRDInstallOptions{
+		Paths: []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")}, ErrorIfPathMissing: true,
+	}); err != nil {
+		b.Fatalf("installing Mizzen's CRDs: %v", err)
+	}
+	if err := <-built; err != nil {
+		b.Fatal(err)
+	}
+	m, err := startManager(ctx, c, bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	progress("manager pid %d, log %s", m.pid, m.logFilePath)
+	cl, err := client.NewWithWatch(c.RESTConfig(), client.Options{Scheme: newScheme()})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	// Initial convergence: from the first create until every pod runs, every Service lists them
+	// all, and every VirtualService is Ready on every proxy.
+	start := time.Now()
+	if err := createMesh(ctx, cl, s); err != nil {
+		b.Fatal(err)
+	}
+	progress("created %d services (%d pods) in %s", s.services, s.pods, time.Since(start).Round(time.Millisecond))
+	must(b, watchUntil(ctx, m.healthy, cl, &corev1.PodList{}, meshNamespace, convergeTimeout, fmt.Sprintf("%d pods running", s.pods),
+		func(pods map[string]*corev1.Pod) bool { return podsRunning(pods) == s.pods }))
+	progress("%d pods running after %s", s.pods, time.Since(start).Round(time.Millisecond))
+	must(b, watchUntil(ctx, m.healthy, cl, &discoveryv1.EndpointSliceList{}, meshNamespace, convergeTimeout, "every pod in its Service's EndpointSlices",
+		func(slices map[string]*discoveryv1.EndpointSlice) bool { return endpointsComplete(slices, s) }))
+	must(b, watchUntil(ctx, m.healthy, cl, &v1.VirtualServiceList{}, meshNamespace, convergeTimeout,
+		fmt.Sprintf("%d VirtualServices Ready on %d proxies", s.services, s.pods),
+		func(vss map[string]*v1.VirtualService) bool { return allRolledOut(vss, nil, s) }))
+	r.converged = time.Since(start)
+	progress("initial convergence: %s", r.converged.Round(time.Millisecond))
+	must(b, settle(ctx, m))
+	r.settled = time.Since(start)
+	progress("manager idle after %s: %s", r.settled.Round(time.Millisecond), mustCounters(b, m))
+
+	// The baseline, before the rollouts (each full rollout adds a proxy ConfigMap's size × pods to
+	// etcd's history, which slows every later write, to timeouts at 1,000 pods): the same number
+	// of ConfigMap writes of the same size from a bare client. Failures are reported, not fatal:
+	// the manager's figures are still worth having.
+	bare, err := startBaseline(ctx, c.RESTConfig(), cl, s, p.bareWorkers, &r)
+	if err != nil {
+		b.Errorf("baseline: %v", err)
+	} else {
+		progress("bare client: %.1f writes/s (%.1f KiB ConfigMaps)", r.bareRate, float64(r.configBytes)/1024)
+	}
+	must(b, settle(ctx, m))
+
+	// One VirtualService: 90/10 → 50/50. Every proxy routes to every service, so every ConfigMap changes.
+	before := podHashes(ctx, b, cl)
+	c0 := mustCounters(b, m)
+	sampler := m.sampleWrites(200 * time.Millisecond)
+	start = time.Now()
+	gen, err := setWeights(ctx, cl, 0, 50, 50)
+	if err != nil {
+		b.Fatal(err)
+	}
+	must(b, watchUntil(ctx, m.healthy, cl, &v1.VirtualServiceList{}, meshNamespace, rolloutTimeout, fmt.Sprintf("%s Ready for generation %d", serviceName(0), gen),
+		func(vss map[string]*v1.VirtualService) bool {
+			vs := vss[serviceName(0)]
+			return vs != nil && rolledOut(vs, gen, s.pods)
+		}))
+	r.oneReady = time.Since(start)
+	r.one = mustCounters(b, m).minus(c0)
+	r.writeWindow, r.windowWrites = sampler.window()
+	progress("one VirtualService rolled out in %s: %s", r.oneReady.Round(time.Millisecond), r.one)
+	r.changedOne = changedHashes(before, podHashes(ctx, b, cl))
+	if r.changedOne != s.pods {
+		b.Errorf("Ready for generation %d with %d of %d pods carrying a new config hash", gen, r.changedOne, s.pods)
+	}
+	if r.writeWindow > 0 {
+		r.managerRate = r.windowWrites / r.writeWindow.Seconds()
+	}
+	r.managerE2ERate = r.one.writes / r.oneReady.Seconds()
+	must(b, settle(ctx, m))
+
+	// Every VirtualService at once: → 80/20.
+	if p.all {
+		before = podHashes(ctx, b, cl)
+		c0 = mustCounters(b, m)
+		gens := make(map[string]int64, s.services)
+		start = time.Now()
+		var mu sync.Mutex
+		err := parallel(s.services, 8, func(i int) error {
+			gen, err := setWeights(ctx, cl, i, 80, 20)
+			mu.Lock()
+			gens[serviceName(i)] = gen
+			mu.Unlock()
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		must(b, watchUntil(ctx, m.healthy, cl, &v1.VirtualServiceList{}, meshNamespace, rolloutTimeout,
+			fmt.Sprintf("%d VirtualServices Ready for their new generation", s.services),
+			func(vss map[string]*v1.VirtualService) bool { return allRolledOut(vss, gens, s) }))
+		r.allReady = time.Since(start)
+		r.all = mustCounters(b, m).minus(c0)
+		progress("every VirtualService rolled out in %s: %s", r.allReady.Round(time.Millisecond), r.all)
+		r.changedAll = changedHashes(before, podHashes(ctx, b, cl))
+		if r.changedAll != s.pods {
+			b.Errorf("every VirtualService Ready with %d of %d pods carrying a new config hash", r.changedAll, s.pods)
+		}
+		must(b, settle(ctx, m))
+	}
+
+	// A no-op resync: a Service annotation changes no proxy's config. The manager reconciles every
+	// proxy of the namespace (the fan-out of a Service change) and must write nothing.
+	c0 = mustCounters(b, m)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: serviceName(0), Namespace: meshNamespace}}
+	touch := fmt.Sprintf(`{"metadata":{"annotations":{"scale.mizzen.dev/touched":%q}}}`, time.Now().Format(time.RFC3339Nano))
+	if err := cl.Patch(ctx, svc, client.RawPatch(types.MergePatchType, []byte(touch))); err != nil {
+		b.Fatal(err)
+	}
+	must(b, pollUntil(ctx, m.healthy, settleTimeout, 250*time.Millisecond, fmt.Sprintf("the manager to reconcile the %d proxies after a Service annotation", s.pods),
+		func() (bool, error) {
+			now, err := m.scrape()
+			if err != nil {
+				return false, err
+			}
+			done := now.counters().minus(c0).reconciles
+			return done >= float64(s.pods) && now.proxyIdle(), fmt.Errorf("%.0f proxies reconciled", done)
+		}))
+	r.noop = mustCounters(b, m).minus(c0)
+	progress("no-op resync: %s", r.noop)
+	if r.noop.writes != 0 {
+		b.Errorf("a Service annotation (no config change) made %.0f ConfigMap writes, want 0", r.noop.writes)
+	}
+
+	if r.peakRSS, err = m.peakRSS(); err != nil {
+		b.Fatal(err)
+	}
+
+	// The baseline again, each write followed by a pod annotation patch: the API work the manager
+	// does per proxy. Last, as its pod patches make the manager reconcile every proxy.
+	if bare != nil {
+		if err := finishBaseline(ctx, cl, bare, s, &r); err != nil {
+			b.Errorf("baseline with pod patches: %v", err)
+		} else {
+			progress("bare client with a pod patch per write: %.1f writes/s", r.barePairRate)
+		}
+	}
+	report(b, p, r)
+}
+
+// progress prints a line at once (b.Log shows only the first lines of a benchmark's log, at its end).
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "scale: "+format+"\n", args...)
+}
+
+// startBaseline creates the baseline's ConfigMaps, as large as a real proxy's, and times one
+// round of updates into r (see bareLoop).
+func startBaseline(ctx context.Context, cfg *rest.Config, cl client.Client, s meshSize, workers int, r *results) (*bareLoop, error) {
+	data, err := proxyConfigData(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	r.configBytes = configSize(data)
+	bare, err := newBareLoop(ctx, cfg, data, s.pods, workers)
+	if err != nil {
+		return nil, err
+	}
+	if r.bareElapsed, err = bare.round(ctx, 1, nil); err != nil {
+		return nil, err
+	}
+	r.bareRate = float64(s.pods) / r.bareElapsed.Seconds()
+	return bare, nil
+}
+
+// finishBaseline times a round of updates each followed by a patch of a mesh pod into r.
+func finishBaseline(ctx context.Context, cl client.Client, bare *bareLoop, s meshSize, r *results) error {
+	pods := &corev1.PodList{}
+	if err := cl.List(ctx, pods, client.InNamespace(meshNamespace)); err != nil {
+		return err
+	}
+	if len(pods.Items) < s.pods {
+		return fmt.Errorf("%d mesh pods, want %d", len(pods.Items), s.pods)
+	}
+	names := make([]string, s.pods)
+	for i := range names {
+		names[i] = pods.Items[i].Name
+	}
+	var err error
+	if r.barePairElapsed, err = bare.round(ctx, 2, names); err != nil {
+		return err
+	}
+	r.barePairRate = float64(s.pods) / r.barePairElapsed.Seconds()
+	return nil
+}
+
+// startCluster starts the local cluster with a fake node per podsPerNode pods; b's cleanup stops
+// it, and removes its state dir when the run passed and the dir was a temporary one.
+func startCluster(b *testing.B, p params, assets string) *cluster.Cluster {
+	state, temporary := p.stateDir, false
+	if state == "" {
+		var err error
+		if state, err = os.MkdirTemp("", "mizzen-scale-"); err != nil {
+			b.Fatal(err)
+		}
+		temporary = true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := cluster.Start(ctx, cluster.Options{
+		AssetsDir: assets,
+		StateDir:  state,
+		Nodes:     (p.size.pods + podsPerNode - 1) / podsPerNode,
+		Logf:      progress,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			b.Errorf("stopping the local cluster: %v", err)
+		}
+		if b.Failed() || !temporary {
+			b.Logf("local cluster state and logs (the manager's too) kept in %s", filepath.Join(state, "logs"))
+			return
+		}
+		os.RemoveAll(state)
+	})
+	return c
+}
+
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(v1.AddToScheme(s))
+	return s
+}
+
+// allRolledOut reports whether every one of the mesh's VirtualServices is rolled out on every
+// proxy: at the generation gens names, or (gens nil) at its current one.
+func allRolledOut(vss map[string]*v1.VirtualService, gens map[string]int64, s meshSize) bool {
+	for i := range s.services {
+		vs := vss[serviceName(i)]
+		if vs == nil {
+			return false
+		}
+		gen := vs.Generation
+		if gens != nil {
+			gen = gens[vs.Name]
+		}
+		if !rolledOut(vs, gen, s.pods) {
+			return false
+		}
+	}
+	return true
+}
+
+// settle waits until the manager is done with the last change: the proxy controller idle and its
+// write and render counters unchanged between two scrapes a second apart. Events still in flight
+// (the echoes of its own writes) would otherwise count towards the next measurement.
+func settle(ctx context.Context, m *manager) error {
+	var last *counters
+	return pollUntil(ctx, m.healthy, settleTimeout, time.Second, "the manager to settle", func() (bool, error) {
+		now, err := m.scrape()
+		if err != nil {
+			return false, err
+		}
+		cur := now.counters()
+		quiet := last != nil && cur.writes == last.writes && cur.renders == last.renders && cur.reconciles == last.reconciles
+		last = &cur
+		return quiet && now.proxyIdle(), fmt.Errorf("still working: %.0f writes, %.0f reconciles so far", cur.writes, cur.reconciles)
+	})
+}
+
+func mustCounters(b *testing.B, m *manager) counters {
+	b.Helper()
+	now, err := m.scrape()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return now.counters()
+}
+
+func must(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// podHashes maps each mesh pod to the config hash the manager stamped on it.
+func podHashes(ctx context.Context, b *testing.B, cl client.Client) map[string]string {
+	b.Helper()
+	pods := &corev1.PodList{}
+	if err := cl.List(ctx, pods, client.InNamespace(meshNamespace)); err != nil {
+		b.Fatal(err)
+	}
+	out := make(map[string]string, len(pods.Items))
+	for _, p := range pods.Items {
+		out[p.Name] = p.Annotations[envoy.HashAnnotation]
+	}
+	return out
+}
+
+// changedHashes counts the pods of after whose hash is set and differs from before.
+func changedHashes(before, after map[string]string) int {
+	n := 0
+	for pod, h := range after {
+		if h != "" && h != before[pod] {
+			n++
+		}
+	}
+	return n
+}
+
+// proxyConfigData is the data of one proxy's ConfigMap, the payload the baseline writes.
+func proxyConfigData(ctx context.Context, cl client.Client) (map[string]string, error) {
+	cms := &corev1.ConfigMapList{}
+	if err := cl.List(ctx, cms, client.InNamespace(meshNamespace), client.MatchingLabels{identity.ManagedByLabel: identity.ManagedBy}, client.Limit(1)); err != nil {
+		return nil, fmt.Errorf("reading a proxy ConfigMap: %w", err)
+	}
+	if len(cms.Items) == 0 {
+		return nil, fmt.Errorf("no proxy ConfigMap in namespace %s", meshNamespace)
+	}
+	return cms.Items[0].Data, nil
+}
+
+// report publishes the figures as benchmark metrics and a summary.
+func report(b *testing.B, p params, r results) {
+	const mib = 1 << 20
+	s := p.size
+	percent := func(rate, of float64) float64 {
+		if of == 0 {
+			return 0 // the baseline failed
+		}
+		return 100 * rate / of
+	}
+	ratio, e2eRatio, pairRatio := percent(r.managerRate, r.bareRate), percent(r.managerE2ERate, r.bareRate), percent(r.managerRate, r.barePairRate)
+	b.ReportMetric(0, "ns/op") // one run is minutes of setup; the figures below are what counts
+	b.ReportMetric(r.converged.Seconds(), "converge-s")
+	b.ReportMetric(r.settled.Seconds(), "idle-s")
+	b.ReportMetric(r.oneReady.Seconds(), "ready-one-s")
+	b.ReportMetric(r.one.writes, "writes-one")
+	b.ReportMetric(r.one.bytes/mib, "MiB-one")
+	if p.all {
+		b.ReportMetric(r.allReady.Seconds(), "ready-all-s")
+		b.ReportMetric(r.all.writes, "writes-all")
+		b.ReportMetric(r.all.bytes/mib, "MiB-all")
+	}
+	b.ReportMetric(r.noop.writes, "noop-writes")
+	b.ReportMetric(float64(r.peakRSS)/mib, "peak-RSS-MiB")
+	b.ReportMetric(r.bareRate, "bare-writes/s")
+	b.ReportMetric(r.barePairRate, "bare+pod-writes/s")
+	b.ReportMetric(r.managerRate, "mgr-writes/s")
+	b.ReportMetric(ratio, "mgr/bare-%")
+	b.ReportMetric(pairRatio, "mgr/bare+pod-%")
+	b.ReportMetric(e2eRatio, "mgr-e2e/bare-%")
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n%d services × %d pods on %d fake nodes (cluster started in %s)\n", s.services, s.pods, r.nodes, r.clusterStart.Round(time.Second))
+	fmt.Fprintf(&sb, "  initial convergence (create → pods running, endpoints complete, every VS Ready): %s; manager idle after %s\n",
+		r.converged.Round(time.Millisecond), r.settled.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "  one VS 90/10→50/50: Ready in %s; %.0f ConfigMap writes (%.1f MiB), %d/%d pods re-stamped, %.0f renders, %.0f snapshot builds\n",
+		r.oneReady.Round(time.Millisecond), r.one.writes, r.one.bytes/mib, r.changedOne, s.pods, r.one.renders, r.one.builds)
+	if p.all {
+		fmt.Fprintf(&sb, "  all %d VS →80/20: all Ready in %s; %.0f ConfigMap writes (%.1f MiB; %.2f per proxy), %d/%d pods re-stamped, %.0f renders, %.0f snapshot builds\n",
+			s.services, r.allReady.Round(time.Millisecond), r.all.writes, r.all.bytes/mib, r.all.writes/float64(s.pods), r.changedAll, s.pods, r.all.renders, r.all.builds)
+	}
+	fmt.Fprintf(&sb, "  no-op resync (Service annotated): %.0f reconciles, %.0f renders, %.0f ConfigMap writes (target 0)\n", r.noop.reconciles, r.noop.renders, r.noop.writes)
+	fmt.Fprintf(&sb, "  manager peak RSS: %.0f MiB (target < 150 MiB at 1,000 services / 2,000 pods)\n", float64(r.peakRSS)/mib)
+	fmt.Fprintf(&sb, "  proxy ConfigMap: %.1f KiB\n", float64(r.configBytes)/1024)
+	fmt.Fprintf(&sb, "  bare client, %d workers: %d updates of that size in %s = %.1f writes/s; each with a pod patch: %s = %.1f writes/s\n",
+		p.bareWorkers, s.pods, r.bareElapsed.Round(time.Millisecond), r.bareRate, r.barePairElapsed.Round(time.Millisecond), r.barePairRate)
+	fmt.Fprintf(&sb, "  manager, one-VS rollout: %.0f writes in a %s window = %.1f writes/s = %.0f%% of bare (target ≥ 70%% at 1,000 pods), %.0f%% of bare+pod; patch to Ready: %.1f writes/s = %.0f%%\n",
+		r.windowWrites, r.writeWindow.Round(time.Millisecond), r.managerRate, ratio, pairRatio, r.managerE2ERate, e2eRatio)
+	b.Log(sb.String())
+	progress("%s", sb.String())
+}

@@ -1,8 +1,6 @@
 package inject
 
 import (
-	"bytes"
-	"flag"
 	"io"
 	"net/netip"
 	"os"
@@ -17,10 +15,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/mizzen-mesh/mizzen/internal/capture"
+	"github.com/mizzen-mesh/mizzen/test/golden"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // goldenCase is a testdata/<case>.in.yaml: the pod and what the webhook knows about it.
 type goldenCase struct {
@@ -62,7 +59,7 @@ func TestGolden(t *testing.T) {
 			}
 			facts := Facts{NamespaceLabels: c.Facts.NamespaceLabels, GatewaySelected: c.Facts.GatewaySelected}
 			got := run(t, &c.Pod, facts)
-			compareGolden(t, filepath.Join("testdata", name+".out.yaml"), got)
+			golden.Check(t, filepath.Join("testdata", name+".out.yaml"), got)
 		})
 	}
 	if n == 0 {
@@ -105,23 +102,6 @@ func run(t *testing.T, pod *corev1.Pod, f Facts) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/inject/ -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the injection; diff it with -update and review:\n%s", path, cmp.Diff(string(want), string(got)))
-	}
 }
 
 // The init container's command line is a contract with `manager capture`, spelled out here.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,9 +31,8 @@ import (
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/translate"
 	"github.com/mizzen-mesh/mizzen/internal/validate"
+	"github.com/mizzen-mesh/mizzen/test/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var docSeparator = regexp.MustCompile(`(?m)^---\s*$`)
 
@@ -445,33 +442,6 @@ func render(t testing.TB, res translate.Resources, problems []validate.Problem) 
 	return y
 }
 
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/translate/ -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the translation; diff it with -update and review:\n%s", path, firstDiff(string(want), string(got)))
-	}
-}
-
-func firstDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(wl) && i < len(gl); i++ {
-		if wl[i] != gl[i] {
-			return fmt.Sprintf("line %d:\n-%s\n+%s", i+1, wl[i], gl[i])
-		}
-	}
-	return fmt.Sprintf("lengths differ: %d vs %d lines", len(wl), len(gl))
-}
-
 // TestGolden translates every testdata/<case>.in.yaml and compares with <case>.out.yaml.
 func TestGolden(t *testing.T) {
 	ins, err := filepath.Glob("testdata/*.in.yaml")
@@ -485,7 +455,7 @@ func TestGolden(t *testing.T) {
 			_, proxy, res, problems := c.translate(t)
 			checkResources(t, proxy, res)
 			out := render(t, res, problems)
-			compareGolden(t, strings.TrimSuffix(in, ".in.yaml")+".out.yaml", out)
+			golden.Check(t, strings.TrimSuffix(in, ".in.yaml")+".out.yaml", out)
 			// Deterministic: a second translation of a fresh snapshot gives the same bytes.
 			_, _, res2, problems2 := loadCase(t, in).translate(t)
 			if !bytes.Equal(out, render(t, res2, problems2)) {

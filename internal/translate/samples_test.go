@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/test/golden"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
@@ -52,7 +53,7 @@ func TestBookinfoSamples(t *testing.T) {
 			c.proxyPod = "default/productpage-v1"
 			_, proxy, res, problems := c.translate(t)
 			checkResources(t, proxy, res)
-			compareGolden(t, filepath.Join("testdata/bookinfo", name+".out.yaml"), render(t, res, problems))
+			golden.Check(t, filepath.Join("testdata/bookinfo", name+".out.yaml"), render(t, res, problems))
 		})
 	}
 }

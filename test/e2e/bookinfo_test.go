@@ -18,7 +18,6 @@ import (
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
-	"github.com/mizzen-mesh/mizzen/test/cluster"
 	"github.com/mizzen-mesh/mizzen/test/manager"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
@@ -68,24 +67,7 @@ var _ = Describe("The bookinfo sample under the manager binary", Ordered, func()
 		Expect(err).NotTo(HaveOccurred())
 		args = []string{"--leader-elect", "--leader-election-namespace=kube-system"}
 		if withCertManager {
-			createCertManagerObjects(ctx, `
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata: {name: bookinfo-e2e-selfsigned}
-spec: {selfSigned: {}}`, `
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata: {name: bookinfo-e2e-root-ca, namespace: `+cluster.CertManagerNamespace+`}
-spec:
-  isCA: true
-  commonName: bookinfo-e2e-root-ca
-  secretName: bookinfo-e2e-root-ca
-  privateKey: {algorithm: ECDSA, size: 256}
-  issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: bookinfo-e2e-selfsigned}`, `
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata: {name: bookinfo-e2e-ca}
-spec: {ca: {secretName: bookinfo-e2e-root-ca}}`)
+			createCertManagerObjects(ctx, meshCAChain("bookinfo-e2e")...)
 			args = append(args, "--proxy-issuer-name=bookinfo-e2e-ca")
 		}
 		start(ctx)

@@ -36,25 +36,7 @@ var _ = Describe("cert-manager on the local cluster", func() {
 
 	It("issues a CA-signed certificate with a SPIFFE URI SAN", func(ctx SpecContext) {
 		start := time.Now()
-		createCertManagerObjects(ctx, `
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata: {name: e2e-selfsigned}
-spec: {selfSigned: {}}`, `
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata: {name: e2e-root-ca, namespace: `+cluster.CertManagerNamespace+`}   # the cluster resource namespace (Start creates it)
-spec:
-  isCA: true
-  commonName: e2e-root-ca
-  secretName: e2e-root-ca
-  duration: 24h
-  privateKey: {algorithm: ECDSA, size: 256}
-  issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: e2e-selfsigned}`, `
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata: {name: e2e-ca}
-spec: {ca: {secretName: e2e-root-ca}}`, `
+		createCertManagerObjects(ctx, append(meshCAChain("e2e"), `
 apiVersion: cert-manager.io/v1
 kind: Certificate
 metadata: {name: e2e-workload, namespace: default}
@@ -64,7 +46,7 @@ spec:
   duration: 1h
   renewBefore: 20m
   privateKey: {algorithm: ECDSA, size: 256}
-  issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: e2e-ca}`)
+  issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: e2e-ca}`)...)
 
 		Eventually(readyStatus).WithContext(ctx).WithArguments(clusterIssuers, "", "e2e-ca").Should(Equal("True"))
 		Eventually(readyStatus).WithContext(ctx).WithArguments(certificates, "default", "e2e-workload").Should(Equal("True"))
@@ -83,6 +65,31 @@ spec:
 		Expect(leaf.Issuer.CommonName).To(Equal("e2e-root-ca"))
 	})
 })
+
+// meshCAChain returns the manifests of the mesh CA chain as config/certmanager bootstraps it —
+// a self-signed ClusterIssuer, a CA Certificate in cert-manager's cluster resource namespace, a
+// CA ClusterIssuer — under names starting with prefix; the CA issuer is prefix-ca.
+func meshCAChain(prefix string) []string {
+	return []string{`
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: ` + prefix + `-selfsigned}
+spec: {selfSigned: {}}`, `
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: ` + prefix + `-root-ca, namespace: ` + cluster.CertManagerNamespace + `}
+spec:
+  isCA: true
+  commonName: ` + prefix + `-root-ca
+  secretName: ` + prefix + `-root-ca
+  duration: 24h
+  privateKey: {algorithm: ECDSA, size: 256}
+  issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: ` + prefix + `-selfsigned}`, `
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: ` + prefix + `-ca}
+spec: {ca: {secretName: ` + prefix + `-root-ca}}`}
+}
 
 // createCertManagerObjects creates cert-manager ClusterIssuers and Certificates from manifests.
 func createCertManagerObjects(ctx context.Context, docs ...string) {

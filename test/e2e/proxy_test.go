@@ -44,25 +44,7 @@ var _ = Describe("Proxy config and identity on the local cluster", Ordered, func
 		Expect(err).NotTo(HaveOccurred())
 
 		// The mesh CA chain as config/certmanager bootstraps it, under names of this suite.
-		createCertManagerObjects(ctx, `
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata: {name: e2e-proxy-selfsigned}
-spec: {selfSigned: {}}`, `
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata: {name: e2e-proxy-root-ca, namespace: `+cluster.CertManagerNamespace+`}
-spec:
-  isCA: true
-  commonName: e2e-proxy-root-ca
-  secretName: e2e-proxy-root-ca
-  duration: 24h
-  privateKey: {algorithm: ECDSA, size: 256}
-  issuerRef: {group: cert-manager.io, kind: ClusterIssuer, name: e2e-proxy-selfsigned}`, `
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata: {name: `+issuer+`}
-spec: {ca: {secretName: e2e-proxy-root-ca}}`)
+		createCertManagerObjects(ctx, meshCAChain("e2e-proxy")...)
 
 		startManager(nil, func(mgr ctrl.Manager) error {
 			return controllers.SetupWithManager(mgr, controllers.Options{Proxy: controllers.ProxyOptions{

@@ -80,7 +80,7 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 
-	step("Building or reusing the control-plane binaries (first run on a machine: about 12 minutes)")
+	step("Building or reusing the control-plane binaries (first run on a machine: about 25 minutes on 2 cores)")
 	assets, err := buildAssets(ctx, root)
 	if err != nil {
 		return err

@@ -345,19 +345,17 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 	}
 	proxyConfigRenders.Inc()
 	files, err := r.renderer.Render(nodeFor(pod, proxy), res.Listeners, res.Clusters)
-	if sizeErr := (*envoy.SizeError)(nil); errors.As(err, &sizeErr) {
-		// The one render failure a user fixes: the proxy sees too much of the mesh.
-		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, ReasonConfigTooLarge, "Reconcile",
-			"proxy config not updated, the proxy keeps its last good config: %v; list the hosts it calls in annotation %s (as Istio's Sidecar egress hosts, e.g. \"./*,istio-system/*\")",
-			err, mesh.EgressHostsAnnotation)
-		log.Error(err, "proxy config too large; keeping the last good config", "proxy", id)
-		proxyRenderFailures.Inc()
-		return ctrl.Result{}, nil
-	}
 	if err != nil {
-		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, ReasonRenderFailed, "Reconcile",
-			"proxy config not updated, the proxy keeps its last good config: %v", err)
-		log.Error(err, "rendering proxy config; keeping the last good config", "proxy", id)
+		reason, hint := ReasonRenderFailed, ""
+		if sizeErr := (*envoy.SizeError)(nil); errors.As(err, &sizeErr) {
+			// The one render failure a user fixes: the proxy sees too much of the mesh.
+			reason = ReasonConfigTooLarge
+			hint = fmt.Sprintf("; list the hosts it calls in annotation %s (as Istio's Sidecar egress hosts, e.g. \"./*,istio-system/*\")",
+				mesh.EgressHostsAnnotation)
+		}
+		r.Recorder.Eventf(pod, nil, corev1.EventTypeWarning, reason, "Reconcile",
+			"proxy config not updated, the proxy keeps its last good config: %v%s", err, hint)
+		log.Error(err, "rendering proxy config; keeping the last good config", "proxy", id, "reason", reason)
 		proxyRenderFailures.Inc()
 		return ctrl.Result{}, nil
 	}

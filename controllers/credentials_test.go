@@ -110,13 +110,13 @@ spec:
 		Expect(ruleProblems(src)).To(ContainElement(HavePrefix("Gateway " + ns + "/secure spec.servers[2].tls.credentialName SecretNotFound: Secret " + ns + "/absent-cert does not exist")))
 	})
 
-	It("copies a rotated certificate without touching the ConfigMap", func() {
+	It("copies a rotated certificate without touching the ConfigMaps", func() {
 		cm := proxyConfig(pod)
 		Expect(k8sClient.Update(ctx, webCert("v2"))).To(Succeed())
 		sec := credentialsSecret(pod, func(g Gomega, s *corev1.Secret) {
 			g.Expect(s.Data).To(HaveKeyWithValue("web-cert_tls.key", fakePEM("PRIVATE KEY", "v2")))
 		})
-		Expect(proxyConfig(pod).ResourceVersion).To(Equal(cm.ResourceVersion))
+		Expect(proxyConfig(pod).resourceVersions()).To(Equal(cm.resourceVersions()))
 		// The pod carries the copy's hash: the update makes the kubelet resync the volume now.
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(pod), pod)).To(Succeed())
@@ -144,7 +144,7 @@ spec:
 		Expect(after.Data).To(HaveKeyWithValue("web-cert_tls.key", fakePEM("PRIVATE KEY", "v2")))
 		Expect(after.Data).To(HaveKeyWithValue("mtls-cert_tls.key", fakePEM("PRIVATE KEY", "m")))
 		Expect(after.Data).To(HaveKeyWithValue("mtls-cert_ca.crt", fakePEM("CERTIFICATE", "ca")))
-		Consistently(func() string { return proxyConfig(pod).ResourceVersion }, 2*time.Second).Should(Equal(cm.ResourceVersion))
+		Consistently(func() []string { return proxyConfig(pod).resourceVersions() }, 2*time.Second).Should(Equal(cm.resourceVersions()))
 		// src saw the Secret before: translate keeps the server (the same config) and reports it.
 		Expect(ruleProblems(src)).To(ContainElement(HavePrefix("Gateway " + ns + "/secure spec.servers[0].tls.credentialName SecretNotFound: Secret " + ns + "/web-cert was deleted")))
 		// A manager that never saw it (a restart) skips the server instead.

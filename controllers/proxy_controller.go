@@ -84,13 +84,14 @@ type ProxyOptions struct {
 //     selector picks (a gateway proxy), unless the pod has the label mizzen.dev/proxy=disabled;
 //   - a meshed pod without annotation mizzen.dev/proxy-id (not injected) gets a random one;
 //   - Certificate mizzen-proxy-<proxy-id> (internal/identity), created as soon as the pod has an id;
-//   - ConfigMap mizzen-proxy-<proxy-id> with the files internal/envoy renders from what
-//     internal/translate builds for the pod, once the pod is scheduled. It is written only when its
-//     content hash changes, and then the hash is stamped on the pod (annotation
-//     mizzen.dev/config-hash). When rendering fails nothing is written: the proxy keeps its last good
-//     config, and a Warning event on the pod says why.
+//   - ConfigMaps mizzen-proxy-<proxy-id>-clusters (cds.yaml) and mizzen-proxy-<proxy-id> (the
+//     rest) with the files internal/envoy renders from what internal/translate builds for the pod,
+//     once the pod is scheduled. Each is written only when its content hash changes — a weight
+//     change rewrites the routes, not the endpoints —, and then the hash of both is stamped on the
+//     pod (annotation mizzen.dev/config-hash). When rendering fails nothing is written: the proxy
+//     keeps its last good config, and a Warning event on the pod says why.
 //
-// Both objects are controlled by the pod, so the garbage collector deletes them with it; a pod that
+// These objects are controlled by the pod, so the garbage collector deletes them with it; a pod that
 // leaves the mesh keeps them until it is deleted (its volumes still name them).
 //
 // The pod's IP is not waited for: the kubelet mounts the (non-optional) ConfigMap volume before it
@@ -298,7 +299,8 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		return ctrl.Result{}, err
 	}
 	key := client.ObjectKeyFromObject(pod)
-	if r.upToDate(ctx, pod, written{gen: gen, uid: pod.UID, id: id, kind: kind}) {
+	from := renderedFrom{gen: gen, uid: pod.UID, id: id, kind: kind}
+	if r.upToDate(ctx, pod, from) {
 		return ctrl.Result{}, nil
 	}
 	var res translate.Resources
@@ -364,31 +366,11 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 	if err := r.applyCredentials(ctx, pod, id, res.Credentials); err != nil {
 		return ctrl.Result{}, err
 	}
-	name := envoy.ConfigMapName(id)
-	cur := configMapMeta()
-	err = r.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: name}, cur)
-	switch {
-	case apierrors.IsNotFound(err):
-		cm := desiredConfigMap(pod, name, files, nil)
-		if err := r.Create(ctx, cm); err != nil {
-			return ctrl.Result{}, fmt.Errorf("creating config map %s: %w", name, err)
+	cms := files.ConfigMaps(id)
+	for _, cm := range cms {
+		if owned, err := r.applyConfigMap(ctx, pod, cm); err != nil || !owned {
+			return ctrl.Result{}, err
 		}
-		proxyConfigWrites.WithLabelValues("create").Inc()
-		proxyConfigBytes.Add(float64(files.Size()))
-		log.V(1).Info("config written", "configMap", name, "hash", files.Hash)
-	case err != nil:
-		return ctrl.Result{}, fmt.Errorf("reading config map %s: %w", name, err)
-	case !identity.IsControlledBy(cur.OwnerReferences, pod):
-		r.conflict(pod, "ConfigMap", name)
-		return ctrl.Result{}, nil
-	case cur.Annotations[envoy.HashAnnotation] != files.Hash:
-		cm := desiredConfigMap(pod, name, files, cur)
-		if err := r.Update(ctx, cm); err != nil {
-			return ctrl.Result{}, fmt.Errorf("updating config map %s: %w", name, err)
-		}
-		proxyConfigWrites.WithLabelValues("update").Inc()
-		proxyConfigBytes.Add(float64(files.Size()))
-		log.V(1).Info("config written", "configMap", name, "hash", files.Hash, "previous", cur.Annotations[envoy.HashAnnotation])
 	}
 
 	if pod.Annotations[envoy.HashAnnotation] != files.Hash {
@@ -401,41 +383,86 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 			return ctrl.Result{}, fmt.Errorf("stamping config hash %s on the pod: %w", files.Hash, err)
 		}
 	}
-	r.written.Store(key, written{gen: gen, uid: pod.UID, id: id, kind: kind, hash: files.Hash})
+	w := written{from: from, hash: files.Hash, configMaps: make([]configMapHash, len(cms))}
+	for i, cm := range cms {
+		w.configMaps[i] = configMapHash{name: cm.Name, hash: cm.Hash}
+	}
+	r.written.Store(key, w)
 	r.recorded(key, rollout.Carried{Snapshot: gen, Rules: res.Rules})
 	return ctrl.Result{}, nil
 }
 
-// written is what the reconciler last wrote (or found current) for a pod, and from which
-// snapshot. The config is a function of the snapshot, the pod's proxy id and its kind (everything
-// else it reads from the pod is in the snapshot), so the echoes of the reconciler's own writes —
-// the ConfigMap update and the pod's hash stamp each bring the pod back — and other events within
-// one snapshot skip translation and rendering.
+// applyConfigMap creates or updates one of the proxy's ConfigMaps when its hash differs; owned is
+// false when a ConfigMap of that name belongs to another object (an event says so).
+func (r *ProxyReconciler) applyConfigMap(ctx context.Context, pod *corev1.Pod, want envoy.ConfigMapData) (owned bool, err error) {
+	cur := configMapMeta()
+	err = r.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: want.Name}, cur)
+	switch {
+	case apierrors.IsNotFound(err):
+		if err := r.Create(ctx, desiredConfigMap(pod, want, nil)); err != nil {
+			return false, fmt.Errorf("creating config map %s: %w", want.Name, err)
+		}
+		proxyConfigWrites.WithLabelValues("create").Inc()
+	case err != nil:
+		return false, fmt.Errorf("reading config map %s: %w", want.Name, err)
+	case !identity.IsControlledBy(cur.OwnerReferences, pod):
+		r.conflict(pod, "ConfigMap", want.Name)
+		return false, nil
+	case cur.Annotations[envoy.HashAnnotation] != want.Hash:
+		if err := r.Update(ctx, desiredConfigMap(pod, want, cur)); err != nil {
+			return false, fmt.Errorf("updating config map %s: %w", want.Name, err)
+		}
+		proxyConfigWrites.WithLabelValues("update").Inc()
+	default:
+		return true, nil
+	}
+	proxyConfigBytes.Add(float64(want.Size()))
+	logf.FromContext(ctx).V(1).Info("config written", "configMap", want.Name, "hash", want.Hash, "previous", cur.Annotations[envoy.HashAnnotation])
+	return true, nil
+}
+
+// written is what the reconciler last wrote (or found current) for a pod: the hash stamped on the
+// pod and those of its ConfigMaps.
 type written struct {
+	from       renderedFrom
+	hash       string
+	configMaps []configMapHash
+}
+
+type configMapHash struct{ name, hash string }
+
+// renderedFrom is what a pod's config was made from. The config is a function of the snapshot,
+// the pod's proxy id and its kind (everything else it reads from the pod is in the snapshot), so
+// the echoes of the reconciler's own writes — the ConfigMap updates and the pod's hash stamp each
+// bring the pod back — and other events within one snapshot skip translation and rendering.
+type renderedFrom struct {
 	gen  uint64
 	uid  types.UID
 	id   string
 	kind mesh.ProxyKind
-	hash string
 }
 
-// upToDate reports whether the pod's config was written from the same snapshot and is still in
-// place: the pod and its ConfigMap (in the cache) carry the hash.
-func (r *ProxyReconciler) upToDate(ctx context.Context, pod *corev1.Pod, now written) bool {
+// upToDate reports whether the pod's config was written from the same inputs and is still in
+// place: the pod and each of its ConfigMaps (in the cache) carry their hashes.
+func (r *ProxyReconciler) upToDate(ctx context.Context, pod *corev1.Pod, now renderedFrom) bool {
 	v, ok := r.written.Load(client.ObjectKeyFromObject(pod))
 	if !ok {
 		return false
 	}
 	last := v.(written)
-	now.hash = last.hash
-	if last != now || pod.Annotations[envoy.HashAnnotation] != last.hash {
+	if last.from != now || pod.Annotations[envoy.HashAnnotation] != last.hash {
 		return false
 	}
-	cm := configMapMeta()
-	if err := r.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: envoy.ConfigMapName(now.id)}, cm); err != nil {
-		return false
+	for _, want := range last.configMaps {
+		cm := configMapMeta()
+		if err := r.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: want.name}, cm); err != nil {
+			return false
+		}
+		if cm.Annotations[envoy.HashAnnotation] != want.hash || !identity.IsControlledBy(cm.OwnerReferences, pod) {
+			return false
+		}
 	}
-	return cm.Annotations[envoy.HashAnnotation] == last.hash && identity.IsControlledBy(cm.OwnerReferences, pod)
+	return true
 }
 
 func (r *ProxyReconciler) conflict(pod *corev1.Pod, kind, name string) {
@@ -451,18 +478,18 @@ func configMapMeta() *metav1.PartialObjectMetadata {
 	return m
 }
 
-// desiredConfigMap is the ConfigMap of a proxy; cur, when set, is the existing one whose
+// desiredConfigMap is one of a proxy's ConfigMaps; cur, when set, is the existing one whose
 // resourceVersion, labels and annotations it keeps.
-func desiredConfigMap(pod *corev1.Pod, name string, files *envoy.Files, cur *metav1.PartialObjectMetadata) *corev1.ConfigMap {
+func desiredConfigMap(pod *corev1.Pod, want envoy.ConfigMapData, cur *metav1.PartialObjectMetadata) *corev1.ConfigMap {
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:            name,
+			Name:            want.Name,
 			Namespace:       pod.Namespace,
 			Labels:          map[string]string{identity.ManagedByLabel: identity.ManagedBy},
-			Annotations:     map[string]string{envoy.HashAnnotation: files.Hash},
+			Annotations:     map[string]string{envoy.HashAnnotation: want.Hash},
 			OwnerReferences: []metav1.OwnerReference{identity.PodOwnerReference(pod)},
 		},
-		Data: files.Data,
+		Data: want.Data,
 	}
 	if cur != nil {
 		cm.ResourceVersion = cur.ResourceVersion

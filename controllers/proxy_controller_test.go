@@ -64,18 +64,35 @@ func proxyID(pod *corev1.Pod) string {
 	return id
 }
 
-// proxyConfig waits until the pod's ConfigMap exists with the hash stamped on the pod, and
-// returns it.
-func proxyConfig(pod *corev1.Pod) *corev1.ConfigMap {
+// proxyFiles is a proxy's config as its pod mounts it: its two ConfigMaps and their files merged.
+type proxyFiles struct {
+	main, clusters *corev1.ConfigMap
+	Data           map[string]string
+	// Hash is the one stamped on the pod.
+	Hash string
+}
+
+func (f *proxyFiles) resourceVersions() []string {
+	return []string{f.main.ResourceVersion, f.clusters.ResourceVersion}
+}
+
+// proxyConfig waits until the pod's ConfigMaps exist, each with the hash of its data, and the
+// pod carries the hash of both; it returns them.
+func proxyConfig(pod *corev1.Pod) *proxyFiles {
 	id := proxyID(pod)
-	cm := &corev1.ConfigMap{}
+	f := &proxyFiles{main: &corev1.ConfigMap{}, clusters: &corev1.ConfigMap{}}
 	Eventually(func(g Gomega) {
-		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: pod.Namespace, Name: "mizzen-proxy-" + id}, cm)).To(Succeed())
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: pod.Namespace, Name: "mizzen-proxy-" + id}, f.main)).To(Succeed())
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: pod.Namespace, Name: "mizzen-proxy-" + id + "-clusters"}, f.clusters)).To(Succeed())
 		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(pod), pod)).To(Succeed())
-		g.Expect(cm.Annotations[envoy.HashAnnotation]).NotTo(BeEmpty())
-		g.Expect(pod.Annotations[envoy.HashAnnotation]).To(Equal(cm.Annotations[envoy.HashAnnotation]))
+		for _, cm := range []*corev1.ConfigMap{f.main, f.clusters} {
+			g.Expect(cm.Annotations).To(HaveKeyWithValue(envoy.HashAnnotation, envoy.HashOf(cm.Data)), "ConfigMap %s", cm.Name)
+		}
+		f.Data = envoy.Merge(f.main.Data, f.clusters.Data)
+		f.Hash = envoy.HashOf(f.Data)
+		g.Expect(pod.Annotations).To(HaveKeyWithValue(envoy.HashAnnotation, f.Hash))
 	}).Should(Succeed())
-	return cm
+	return f
 }
 
 // counter sums a counter of the manager's metrics registry over the series whose labels include
@@ -136,7 +153,7 @@ var _ = Describe("Proxy reconciler", Ordered, func() {
 	var (
 		ns             string
 		v1Pod, v2Pod   *corev1.Pod
-		before         map[string]*corev1.ConfigMap
+		before         map[string]*proxyFiles
 		reviewsCluster func(subset string) string
 	)
 
@@ -170,25 +187,28 @@ var _ = Describe("Proxy reconciler", Ordered, func() {
 	})
 
 	It("gives each meshed pod a proxy id, its ConfigMap and its Certificate, owned by the pod", func() {
-		before = map[string]*corev1.ConfigMap{}
+		before = map[string]*proxyFiles{}
 		for _, pod := range []*corev1.Pod{v1Pod, v2Pod} {
-			cm := proxyConfig(pod)
+			cfg := proxyConfig(pod)
 			id := pod.Annotations[mesh.ProxyIDAnnotation]
-			Expect(cm.Name).To(Equal("mizzen-proxy-" + id))
-			Expect(cm.Labels).To(HaveKeyWithValue("app.kubernetes.io/managed-by", "mizzen"))
-			Expect(cm.Data).To(HaveLen(5))
-			Expect(cm.Data).To(And(HaveKey("envoy.yaml"), HaveKey("lds.yaml"), HaveKey("cds.yaml"),
+			Expect(cfg.Data).To(HaveLen(5))
+			Expect(cfg.clusters.Data).To(HaveLen(1))
+			Expect(cfg.clusters.Data).To(HaveKey("cds.yaml"))
+			Expect(cfg.main.Data).To(And(HaveKey("envoy.yaml"), HaveKey("lds.yaml"),
 				HaveKey("sds-default.yaml"), HaveKey("sds-rootca.yaml")))
-			Expect(cm.Data["envoy.yaml"]).To(ContainSubstring("id: " + id))
-			Expect(cm.Data["cds.yaml"]).To(ContainSubstring(reviewsCluster("")))
+			Expect(cfg.Data["envoy.yaml"]).To(ContainSubstring("id: " + id))
+			Expect(cfg.Data["cds.yaml"]).To(ContainSubstring(reviewsCluster("")))
 			// The inbound listener: the pod's IP and port are known.
-			Expect(cm.Data["lds.yaml"]).To(ContainSubstring("virtualInbound"))
-			for _, data := range cm.Data {
+			Expect(cfg.Data["lds.yaml"]).To(ContainSubstring("virtualInbound"))
+			for _, data := range cfg.Data {
 				Expect(data).NotTo(ContainSubstring("PRIVATE KEY"))
 			}
-			Expect(cm.OwnerReferences).To(ConsistOf(And(
-				HaveField("Kind", "Pod"), HaveField("Name", pod.Name), HaveField("UID", pod.UID), HaveField("Controller", ptr(true)))))
-			before[pod.Name] = cm
+			for _, cm := range []*corev1.ConfigMap{cfg.main, cfg.clusters} {
+				Expect(cm.Labels).To(HaveKeyWithValue("app.kubernetes.io/managed-by", "mizzen"))
+				Expect(cm.OwnerReferences).To(ConsistOf(And(
+					HaveField("Kind", "Pod"), HaveField("Name", pod.Name), HaveField("UID", pod.UID), HaveField("Controller", ptr(true)))))
+			}
+			before[pod.Name] = cfg
 
 			cert := &certmanagerv1.Certificate{}
 			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "mizzen-proxy-" + id}, cert)).To(Succeed())
@@ -219,7 +239,7 @@ var _ = Describe("Proxy reconciler", Ordered, func() {
 				g.Expect(p.Annotations).NotTo(HaveKey(envoy.HashAnnotation))
 			}
 			g.Expect(resourceVersions(plain)).To(BeEmpty())
-			g.Expect(resourceVersions(ns)).To(HaveLen(6)) // reviews-v1, reviews-v2, marker: one ConfigMap and one Certificate each
+			g.Expect(resourceVersions(ns)).To(HaveLen(9)) // reviews-v1, reviews-v2, marker: two ConfigMaps and one Certificate each
 		}, 2*time.Second).Should(Succeed())
 		Expect(k8sClient.Delete(ctx, marker)).To(Succeed())
 	})
@@ -244,14 +264,12 @@ spec:
 		Expect(k8sClient.Create(ctx, vs)).To(Succeed())
 
 		for _, pod := range []*corev1.Pod{v1Pod, v2Pod} {
-			var cm *corev1.ConfigMap
+			var cm *proxyFiles
 			Eventually(func(g Gomega) {
 				cm = proxyConfig(pod)
 				g.Expect(cm.Data["lds.yaml"]).To(ContainSubstring(reviewsCluster("v1")))
 			}).Should(Succeed())
-			old := before[pod.Name]
-			Expect(cm.Annotations[envoy.HashAnnotation]).NotTo(Equal(old.Annotations[envoy.HashAnnotation]))
-			Expect(pod.Annotations[envoy.HashAnnotation]).To(Equal(cm.Annotations[envoy.HashAnnotation]))
+			Expect(cm.Hash).NotTo(Equal(before[pod.Name].Hash))
 			Expect(cm.Data["lds.yaml"]).To(And(
 				MatchRegexp(`- name: `+strings.ReplaceAll(reviewsCluster("v1"), "|", `\|`)+`\s+weight: 90`),
 				MatchRegexp(`- name: `+strings.ReplaceAll(reviewsCluster("v2"), "|", `\|`)+`\s+weight: 10`)))
@@ -313,20 +331,23 @@ spec:
 			Eventually(func(g Gomega) {
 				cm := proxyConfig(pod)
 				g.Expect(cm.Data["lds.yaml"]).To(MatchRegexp(`- name: ` + strings.ReplaceAll(reviewsCluster("v2"), "|", `\|`) + `\s+weight: 50`))
+				// A weight change rewrites the routes, not the clusters and their endpoints.
+				g.Expect(cm.clusters.ResourceVersion).To(Equal(before[pod.Name].clusters.ResourceVersion))
 				before[pod.Name] = cm
 			}).Should(Succeed())
 		}
 	})
 
 	It("puts back a ConfigMap someone deleted", func() {
-		cm := before[v1Pod.Name]
-		Expect(k8sClient.Delete(ctx, cm)).To(Succeed())
-		Eventually(func(g Gomega) {
-			got := &corev1.ConfigMap{}
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(cm), got)).To(Succeed())
-			g.Expect(got.UID).NotTo(Equal(cm.UID))
-			g.Expect(got.Data).To(Equal(cm.Data))
-		}).Should(Succeed())
+		for _, cm := range []*corev1.ConfigMap{before[v1Pod.Name].main, before[v1Pod.Name].clusters} {
+			Expect(k8sClient.Delete(ctx, cm)).To(Succeed())
+			Eventually(func(g Gomega) {
+				got := &corev1.ConfigMap{}
+				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(cm), got)).To(Succeed())
+				g.Expect(got.UID).NotTo(Equal(cm.UID))
+				g.Expect(got.Data).To(Equal(cm.Data))
+			}).Should(Succeed())
+		}
 	})
 })
 

@@ -65,7 +65,7 @@ var _ = Describe("Proxy reconciler at scale", Label("scale"), func() {
 			})).To(Succeed())
 		}
 		created := time.Since(start)
-		// hashes waits until every pod carries the hash of its ConfigMap and returns them by pod.
+		// hashes waits until every pod carries the hash of its ConfigMaps and returns them by pod.
 		hashes := func(changedFrom map[string]string) map[string]string {
 			out := map[string]string{}
 			Eventually(func(g Gomega) {
@@ -73,15 +73,16 @@ var _ = Describe("Proxy reconciler at scale", Label("scale"), func() {
 				g.Expect(k8sClient.List(ctx, pods, client.InNamespace(ns))).To(Succeed())
 				cms := &corev1.ConfigMapList{}
 				g.Expect(k8sClient.List(ctx, cms, client.InNamespace(ns))).To(Succeed())
-				byName := map[string]string{}
+				byName := map[string]map[string]string{}
 				for _, cm := range cms.Items {
-					byName[cm.Name] = cm.Annotations[envoy.HashAnnotation]
+					byName[cm.Name] = cm.Data
 				}
 				g.Expect(pods.Items).To(HaveLen(n))
 				for _, p := range pods.Items {
 					h := p.Annotations[envoy.HashAnnotation]
 					g.Expect(h).NotTo(BeEmpty())
-					g.Expect(byName["mizzen-proxy-"+p.Annotations["mizzen.dev/proxy-id"]]).To(Equal(h))
+					id := p.Annotations["mizzen.dev/proxy-id"]
+					g.Expect(envoy.HashOf(envoy.Merge(byName[envoy.ConfigMapName(id)], byName[envoy.ClustersConfigMapName(id)]))).To(Equal(h))
 					if changedFrom != nil {
 						g.Expect(h).NotTo(Equal(changedFrom[p.Name]))
 					}

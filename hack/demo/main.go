@@ -232,7 +232,7 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 
-	step("Each meshed pod gets its proxy config (a ConfigMap named from its proxy id) and a SPIFFE certificate from %s", identity.DefaultIssuerName)
+	step("Each meshed pod gets its proxy config (two ConfigMaps named from its proxy id: routes and the rest, clusters with endpoints) and a SPIFFE certificate from %s", identity.DefaultIssuerName)
 	if err := kubectl("-n", ns, "get", "configmaps", "-l", identity.ManagedByLabel+"="+identity.ManagedBy); err != nil {
 		return err
 	}

@@ -56,7 +56,9 @@ func expectInjected(pod *corev1.Pod, withCapture bool) string {
 		Expect(pod.Spec.InitContainers).To(BeEmpty())
 	}
 	Expect(pod.Spec.Volumes).To(ContainElements(
-		HaveField("ConfigMap.Name", envoy.ConfigMapName(id)),
+		HaveField("Projected.Sources", ConsistOf(
+			HaveField("ConfigMap.Name", envoy.ConfigMapName(id)),
+			HaveField("ConfigMap.Name", envoy.ClustersConfigMapName(id)))),
 		HaveField("Secret.SecretName", envoy.ConfigMapName(id)),
 	))
 	Expect(pod.Annotations).To(HaveKeyWithValue(inject.PrometheusPortAnnotation, "15090"))

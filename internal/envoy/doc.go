@@ -1,5 +1,7 @@
 // Package envoy renders one proxy's Envoy resources into the files of its
-// ConfigMap mizzen-proxy-<proxy-id>, mounted at ConfigDir:
+// config directory, ConfigDir, which a projected volume fills from two
+// ConfigMaps (configmaps.go: cds.yaml apart, so a weight change does not
+// rewrite endpoints):
 //
 //   - envoy.yaml: the Bootstrap. Node identity, admin on 127.0.0.1:15000,
 //     listeners and clusters from lds.yaml and cds.yaml through

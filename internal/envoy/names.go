@@ -11,8 +11,9 @@ package envoy
 // Verify catches any drift: a config source, SDS file or secret name that
 // does not match what this package writes is an error.
 const (
-	// ConfigDir is where the ConfigMap mizzen-proxy-<proxy-id> is mounted.
-	// Envoy watches this directory: the kubelet updates a ConfigMap volume
+	// ConfigDir is where the projected volume of ConfigMaps
+	// mizzen-proxy-<proxy-id> and mizzen-proxy-<proxy-id>-clusters is
+	// mounted. Envoy watches this directory: the kubelet updates the volume
 	// by swapping its ..data symlink, a move in this directory.
 	ConfigDir = "/etc/mizzen/proxy"
 	// CertDir is where the cert-manager Secret mizzen-proxy-<proxy-id> is
@@ -49,7 +50,8 @@ const (
 
 	// ConfigMapPrefix + proxy id names both the ConfigMap and the Secret.
 	ConfigMapPrefix = "mizzen-proxy-"
-	// HashAnnotation carries Files.Hash on the ConfigMap and on the Pod.
+	// HashAnnotation carries ConfigMapData.Hash on each ConfigMap and
+	// Files.Hash (over both) on the Pod.
 	HashAnnotation = "mizzen.dev/config-hash"
 )
 

@@ -21,13 +21,14 @@ const (
 	DefaultMaxBytes = MaxConfigMapBytes - 32<<10
 )
 
-// Files is a rendered proxy config: the Data of ConfigMap
-// mizzen-proxy-<proxy-id> and its content hash.
+// Files is a rendered proxy config: every file of the proxy's config
+// directory and their content hash. ConfigMaps splits them over the proxy's
+// ConfigMaps.
 type Files struct {
 	// Data maps file name (FileNames) to content.
 	Data map[string]string
-	// Hash is a content hash over all files (hex, 16 digits), for the
-	// annotation mizzen.dev/config-hash: equal iff Data is equal.
+	// Hash is a content hash over all files (hex, 16 digits), stamped on the
+	// pod as annotation mizzen.dev/config-hash: equal iff Data is equal.
 	Hash string
 
 	// src holds the messages Data was rendered from, so Verify can check
@@ -41,22 +42,25 @@ type sources struct {
 	docs      map[string][]proto.Message // xDS file name → resources, in order
 }
 
-// Size is the number of bytes the files take in a ConfigMap (names and
+// Size is the number of bytes the files take in their ConfigMaps (names and
 // contents).
-func (f *Files) Size() int {
+func (f *Files) Size() int { return dataSize(f.Data) }
+
+func dataSize(data map[string]string) int {
 	n := 0
-	for name, content := range f.Data {
+	for name, content := range data {
 		n += len(name) + len(content)
 	}
 	return n
 }
 
-// SizeError reports a config too large for its ConfigMap.
+// SizeError reports a config too large for one of its ConfigMaps.
 type SizeError struct {
-	ProxyID string
-	Size    int            // bytes, as Files.Size counts them
-	Limit   int            // bytes
-	Files   map[string]int // bytes per file
+	ProxyID   string
+	ConfigMap string         // the ConfigMap over the limit
+	Size      int            // bytes of its data, names and contents
+	Limit     int            // bytes
+	Files     map[string]int // bytes per file in it
 }
 
 func (e *SizeError) Error() string {
@@ -64,13 +68,14 @@ func (e *SizeError) Error() string {
 	for _, name := range sortedKeys(e.Files) {
 		parts = append(parts, fmt.Sprintf("%s %d", name, e.Files[name]))
 	}
-	return fmt.Sprintf("config of proxy %q is %d bytes, over the limit of %d (a ConfigMap holds at most %d); bytes per file: %s; reduce what this proxy sees",
-		e.ProxyID, e.Size, e.Limit, MaxConfigMapBytes, strings.Join(parts, ", "))
+	return fmt.Sprintf("ConfigMap %s of proxy %q would be %d bytes, over the limit of %d (a ConfigMap holds at most %d); bytes per file: %s; reduce what this proxy sees",
+		e.ConfigMap, e.ProxyID, e.Size, e.Limit, MaxConfigMapBytes, strings.Join(parts, ", "))
 }
 
 // Renderer renders proxy configs. The zero value is ready to use.
 type Renderer struct {
-	// MaxBytes caps Files.Size; 0 means DefaultMaxBytes.
+	// MaxBytes caps the data of each of the proxy's ConfigMaps; 0 means
+	// DefaultMaxBytes.
 	MaxBytes int
 }
 
@@ -145,14 +150,17 @@ func (r Renderer) render(node Node, listeners []*listenerv3.Listener, clusters [
 	return files, nil
 }
 
+// checkSize holds each of the proxy's ConfigMaps to the limit.
 func (r Renderer) checkSize(proxyID string, f *Files) error {
 	limit := cmp.Or(r.MaxBytes, DefaultMaxBytes)
-	if size := f.Size(); size > limit {
-		perFile := make(map[string]int, len(f.Data))
-		for name, content := range f.Data {
-			perFile[name] = len(content)
+	for _, cm := range f.ConfigMaps(proxyID) {
+		if size := dataSize(cm.Data); size > limit {
+			perFile := make(map[string]int, len(cm.Data))
+			for name, content := range cm.Data {
+				perFile[name] = len(content)
+			}
+			return &SizeError{ProxyID: proxyID, ConfigMap: cm.Name, Size: size, Limit: limit, Files: perFile}
 		}
-		return &SizeError{ProxyID: proxyID, Size: size, Limit: limit, Files: perFile}
 	}
 	return nil
 }

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -295,26 +297,69 @@ func mustMarshal(m proto.Message) []byte {
 	return b
 }
 
+// The limit holds per ConfigMap: the larger one decides.
 func TestSizeLimit(t *testing.T) {
 	f := mustRender(t, testNode(), testListeners(), testClusters())
-	_, err := Renderer{MaxBytes: f.Size() - 1}.Render(testNode(), testListeners(), testClusters())
+	var largest ConfigMapData
+	for _, cm := range f.ConfigMaps(testNode().ID) {
+		if dataSize(cm.Data) > dataSize(largest.Data) {
+			largest = cm
+		}
+	}
+	size := dataSize(largest.Data)
+	_, err := Renderer{MaxBytes: size - 1}.Render(testNode(), testListeners(), testClusters())
 	var se *SizeError
 	if !errors.As(err, &se) {
 		t.Fatalf("Render: %v, want a *SizeError", err)
 	}
-	if se.Size != f.Size() || se.Limit != f.Size()-1 || se.Files[CDSFile] != len(f.Data[CDSFile]) {
-		t.Errorf("SizeError %+v does not match size %d", se, f.Size())
+	if se.ConfigMap != largest.Name || se.Size != size || se.Limit != size-1 || len(se.Files) != len(largest.Data) {
+		t.Errorf("SizeError %+v does not match ConfigMap %s of %d bytes", se, largest.Name, size)
 	}
-	want := fmt.Sprintf(`envoy: render config of proxy "p-7f3k2": config of proxy "p-7f3k2" is %d bytes, over the limit of %d (a ConfigMap holds at most 1048576); bytes per file: cds.yaml %d,`,
-		f.Size(), f.Size()-1, len(f.Data[CDSFile]))
+	want := fmt.Sprintf(`envoy: render config of proxy "p-7f3k2": ConfigMap %s of proxy "p-7f3k2" would be %d bytes, over the limit of %d (a ConfigMap holds at most 1048576); bytes per file: `,
+		largest.Name, size, size-1)
 	if !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "reduce what this proxy sees") {
 		t.Errorf("message:\n%s\nwant prefix:\n%s", err, want)
 	}
-	if _, err := (Renderer{MaxBytes: f.Size()}).Render(testNode(), testListeners(), testClusters()); err != nil {
+	if _, err := (Renderer{MaxBytes: size}).Render(testNode(), testListeners(), testClusters()); err != nil {
 		t.Errorf("at the limit: %v", err)
 	}
 	if f.Size() > DefaultMaxBytes || DefaultMaxBytes >= MaxConfigMapBytes {
 		t.Errorf("DefaultMaxBytes %d", DefaultMaxBytes)
+	}
+}
+
+// The ConfigMaps hold every file once, cds.yaml apart from what rules change, and their union
+// hashes to the pod's stamp.
+func TestConfigMaps(t *testing.T) {
+	f := mustRender(t, testNode(), testListeners(), testClusters())
+	cms := f.ConfigMaps("p-7f3k2")
+	if len(cms) != 2 || cms[0].Name != "mizzen-proxy-p-7f3k2-clusters" || cms[1].Name != "mizzen-proxy-p-7f3k2" {
+		t.Fatalf("ConfigMaps %v, want the clusters one first, then the main one", []string{cms[0].Name, cms[1].Name})
+	}
+	if !reflect.DeepEqual(slices.Sorted(maps.Keys(cms[0].Data)), []string{CDSFile}) {
+		t.Errorf("clusters ConfigMap holds %v, want cds.yaml only", slices.Sorted(maps.Keys(cms[0].Data)))
+	}
+	if _, ok := cms[1].Data[CDSFile]; ok || cms[1].Data[LDSFile] == "" || cms[1].Data[BootstrapFile] == "" {
+		t.Errorf("main ConfigMap holds %v, want every file but cds.yaml", slices.Sorted(maps.Keys(cms[1].Data)))
+	}
+	merged := Merge(cms[0].Data, cms[1].Data)
+	if !reflect.DeepEqual(merged, f.Data) || HashOf(merged) != f.Hash {
+		t.Errorf("the ConfigMaps' union differs from the rendered files")
+	}
+	for _, cm := range cms {
+		if cm.Hash != HashOf(cm.Data) || cm.Hash == f.Hash {
+			t.Errorf("ConfigMap %s hash %s: want its own data's hash", cm.Name, cm.Hash)
+		}
+	}
+
+	// A change of listeners (a rule's, say) leaves the clusters ConfigMap as it was.
+	ls := testListeners()
+	ls[0].StatPrefix = "changed"
+	g := mustRender(t, testNode(), ls, testClusters())
+	after := g.ConfigMaps("p-7f3k2")
+	if after[0].Hash != cms[0].Hash || after[1].Hash == cms[1].Hash {
+		t.Errorf("after a listener change: clusters %s→%s, main %s→%s; want only the main one changed",
+			cms[0].Hash, after[0].Hash, cms[1].Hash, after[1].Hash)
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package inject adds the proxy to a meshed pod: the Envoy container that runs the config the
-// proxy reconciler writes, the ConfigMap and Secret volumes it reads (named after the pod's proxy
-// id), and the init container that captures the pod's traffic. It is pure: the admission webhook
+// proxy reconciler writes, the volumes of ConfigMaps and Secret it reads (named after the pod's
+// proxy id), and the init container that captures the pod's traffic. It is pure: the admission webhook
 // (internal/admission) gathers the facts about the pod's namespace and Gateways and calls Pod.
 package inject
 
@@ -356,17 +356,21 @@ func fillPlaceholder(proxy *corev1.Container, placeholder corev1.Container) {
 	maps.Copy(proxy.Resources.Limits, placeholder.Resources.Limits)
 }
 
-// proxyVolumes mount ConfigMap and Secret mizzen-proxy-<id>. Neither is optional: the kubelet
+// proxyVolumes mount the proxy's ConfigMaps (one projected volume, so the kubelet swaps the
+// directory Envoy watches in one move) and Secret mizzen-proxy-<id>. None is optional: the kubelet
 // holds the pod until the reconciler and cert-manager have written them, so Envoy never starts
 // without its config or certificate.
 func proxyVolumes(id string) []corev1.Volume {
-	name := envoy.ConfigMapName(id)
-	return []corev1.Volume{
-		{Name: ConfigVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+	var sources []corev1.VolumeProjection
+	for _, name := range envoy.ConfigMapNames(id) {
+		sources = append(sources, corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{
 			LocalObjectReference: corev1.LocalObjectReference{Name: name},
-		}}},
+		}})
+	}
+	return []corev1.Volume{
+		{Name: ConfigVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: sources}}},
 		{Name: CertVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-			SecretName: name,
+			SecretName: envoy.ConfigMapName(id),
 		}}},
 	}
 }

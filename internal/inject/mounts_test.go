@@ -12,8 +12,9 @@ import (
 
 // TestMountsServeWhatEnvoyReads renders a proxy's files as the reconciler writes them and checks
 // that every path they name is served by the injected pod: a watched directory is a mount point,
-// a file is a key of the ConfigMap or of the cert-manager Secret mounted there. Envoy started on
-// paths the pod does not mount would not start at all (bootstrap) or never get a certificate.
+// a file is a key of one of the ConfigMaps projected there or of the cert-manager Secret mounted
+// there. Envoy started on paths the pod does not mount would not start at all (bootstrap) or
+// never get a certificate.
 func TestMountsServeWhatEnvoyReads(t *testing.T) {
 	files, err := envoy.Render(envoy.Node{ID: fixedID, Namespace: "shop"}, nil, nil)
 	if err != nil {
@@ -34,15 +35,30 @@ func TestMountsServeWhatEnvoyReads(t *testing.T) {
 	for _, m := range proxy.VolumeMounts {
 		v := volumes[m.Name]
 		switch {
-		case v.ConfigMap != nil && v.ConfigMap.Name == envoy.ConfigMapName(fixedID):
+		case v.Projected != nil:
+			// Each source must be one of the proxy's ConfigMaps, and all of them must be there.
+			data := map[string]map[string]string{}
+			for _, cm := range files.ConfigMaps(fixedID) {
+				data[cm.Name] = cm.Data
+			}
 			keys[m.MountPath] = map[string]bool{}
-			for name := range files.Data {
-				keys[m.MountPath][name] = true
+			for _, src := range v.Projected.Sources {
+				if src.ConfigMap == nil || data[src.ConfigMap.Name] == nil || (src.ConfigMap.Optional != nil && *src.ConfigMap.Optional) {
+					t.Errorf("mount %s: projected source %+v is not one of the proxy's (non-optional) ConfigMaps", m.MountPath, src)
+					continue
+				}
+				for name := range data[src.ConfigMap.Name] {
+					keys[m.MountPath][name] = true
+				}
+				delete(data, src.ConfigMap.Name)
+			}
+			for name := range data {
+				t.Errorf("mount %s: ConfigMap %s is not projected", m.MountPath, name)
 			}
 		case v.Secret != nil && v.Secret.SecretName == envoy.ConfigMapName(fixedID):
 			keys[m.MountPath] = map[string]bool{envoy.CertChainKey: true, envoy.PrivateKeyKey: true, envoy.CAKey: true}
 		default:
-			t.Errorf("mount %s: volume %s is neither the proxy's ConfigMap nor its Secret", m.MountPath, m.Name)
+			t.Errorf("mount %s: volume %s is neither the proxy's ConfigMaps nor its Secret", m.MountPath, m.Name)
 		}
 	}
 

@@ -118,15 +118,14 @@ var _ = Describe("The bookinfo sample under the manager binary", Ordered, func()
 		Expect(vs.Status.Canary.Proxies.Updated).To(Equal(vs.Status.Canary.Proxies.Total))
 
 		// What Ready claims, the ConfigMaps show: every sidecar's config has the 50/50 routes, and
-		// the hash stamped on each pod is its ConfigMap's.
+		// the hash stamped on each pod is its ConfigMaps'.
 		pods, err := k8s.CoreV1().Pods(ns).List(ctx, sidecars)
 		Expect(err).NotTo(HaveOccurred())
 		for _, p := range pods.Items {
-			cm, err := k8s.CoreV1().ConfigMaps(ns).Get(ctx, envoy.ConfigMapName(p.Annotations[mesh.ProxyIDAnnotation]), metav1.GetOptions{})
-			Expect(err).NotTo(HaveOccurred(), "pod %s", p.Name)
-			Expect(p.Annotations[envoy.HashAnnotation]).To(Equal(cm.Annotations[envoy.HashAnnotation]), "pod %s", p.Name)
-			Expect(cm.Data[envoy.LDSFile]).To(MatchRegexp(`outbound\|9080\|v1\|reviews\.bookinfo\.svc\.cluster\.local\s+weight: 50`), "pod %s", p.Name)
-			Expect(cm.Data[envoy.LDSFile]).To(MatchRegexp(`outbound\|9080\|v2\|reviews\.bookinfo\.svc\.cluster\.local\s+weight: 50`), "pod %s", p.Name)
+			files, err := proxyFiles(ctx, &p)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(files[envoy.LDSFile]).To(MatchRegexp(`outbound\|9080\|v1\|reviews\.bookinfo\.svc\.cluster\.local\s+weight: 50`), "pod %s", p.Name)
+			Expect(files[envoy.LDSFile]).To(MatchRegexp(`outbound\|9080\|v2\|reviews\.bookinfo\.svc\.cluster\.local\s+weight: 50`), "pod %s", p.Name)
 		}
 	}, NodeTimeout(5*time.Minute))
 
@@ -146,9 +145,11 @@ var _ = Describe("The bookinfo sample under the manager binary", Ordered, func()
 
 		Expect(k8s.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})).To(Succeed())
 		Eventually(func(g Gomega) {
-			_, err := k8s.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
-			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "ConfigMap %s: %v", name, err)
-			_, err = dyn.Resource(certificates).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+			for _, cm := range envoy.ConfigMapNames(pod.Annotations[mesh.ProxyIDAnnotation]) {
+				_, err := k8s.CoreV1().ConfigMaps(ns).Get(ctx, cm, metav1.GetOptions{})
+				g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "ConfigMap %s: %v", cm, err)
+			}
+			_, err := dyn.Resource(certificates).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Certificate %s: %v", name, err)
 			_, err = k8s.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Secret %s: %v", name, err)

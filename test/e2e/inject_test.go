@@ -122,7 +122,9 @@ spec: {selfSigned: {}}`)
 			Expect(p.Spec.Containers[0].Name).To(Equal(inject.ProxyContainer))
 			Expect(p.Spec.InitContainers).To(ConsistOf(HaveField("Name", inject.CaptureContainer)))
 			Expect(p.Spec.Volumes).To(ContainElements(
-				HaveField("ConfigMap.Name", envoy.ConfigMapName(id)),
+				HaveField("Projected.Sources", ConsistOf(
+					HaveField("ConfigMap.Name", envoy.ConfigMapName(id)),
+					HaveField("ConfigMap.Name", envoy.ClustersConfigMapName(id)))),
 				HaveField("Secret.SecretName", envoy.ConfigMapName(id)),
 			))
 		}
@@ -131,10 +133,11 @@ spec: {selfSigned: {}}`)
 		Eventually(func(g Gomega) {
 			for _, p := range pods {
 				objName := envoy.ConfigMapName(p.Annotations[inject.ProxyIDAnnotation])
-				cm, err := k8s.CoreV1().ConfigMaps(ns).Get(ctx, objName, metav1.GetOptions{})
+				cur, err := k8s.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{})
 				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(cm.OwnerReferences).To(ConsistOf(HaveField("UID", p.UID)))
-				g.Expect(cm.Data).To(HaveKey(envoy.BootstrapFile))
+				files, err := proxyFiles(ctx, cur)
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(files).To(And(HaveKey(envoy.BootstrapFile), HaveKey(envoy.CDSFile)))
 				if withCertManager {
 					_, err := dyn.Resource(certificates).Namespace(ns).Get(ctx, objName, metav1.GetOptions{})
 					g.Expect(err).NotTo(HaveOccurred(), "Certificate %s", objName)
@@ -144,7 +147,10 @@ spec: {selfSigned: {}}`)
 			}
 			cms, err := k8s.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: identity.ManagedByLabel + "=" + identity.ManagedBy})
 			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(cms.Items).To(HaveLen(2), "one ConfigMap per pod, no other")
+			g.Expect(cms.Items).To(HaveLen(4), "the two ConfigMaps of each pod, no other")
+			for _, cm := range cms.Items {
+				g.Expect(cm.OwnerReferences).To(ConsistOf(HaveField("UID", BeElementOf(pods[0].UID, pods[1].UID))), "ConfigMap %s", cm.Name)
+			}
 		}).WithContext(ctx).Should(Succeed())
 		AddReportEntry("config (and certificate) of both pods written", time.Since(start).Round(time.Millisecond).String())
 	})

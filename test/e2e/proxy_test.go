@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"crypto/x509"
+	"fmt"
 	"path/filepath"
 	"time"
 
@@ -77,7 +79,7 @@ var _ = Describe("Proxy config and identity on the local cluster", Ordered, func
 	}, NodeTimeout(3*time.Minute))
 
 	// configured waits until every pod of the Deployment is Running with an IP, has its config
-	// (hash on the pod equal to its ConfigMap's, every pod IP among the endpoints of the Service's
+	// (hash on the pod equal to its ConfigMaps', every pod IP among the endpoints of the Service's
 	// cluster) and a Ready certificate, and returns the pods.
 	configured := func(ctx SpecContext) []corev1.Pod {
 		var pods []corev1.Pod
@@ -97,11 +99,10 @@ var _ = Describe("Proxy config and identity on the local cluster", Ordered, func
 			for _, p := range pods {
 				id := p.Annotations[mesh.ProxyIDAnnotation]
 				g.Expect(id).NotTo(BeEmpty(), "pod %s proxy id", p.Name)
-				cm, err := k8s.CoreV1().ConfigMaps(ns).Get(ctx, envoy.ConfigMapName(id), metav1.GetOptions{})
+				files, err := proxyFiles(ctx, &p)
 				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(p.Annotations[envoy.HashAnnotation]).To(Equal(cm.Annotations[envoy.HashAnnotation]), "pod %s hash", p.Name)
 				for _, q := range pods {
-					g.Expect(cm.Data[envoy.CDSFile]).To(ContainSubstring("address: "+q.Status.PodIP), "pod %s config lists endpoint %s", p.Name, q.Status.PodIP)
+					g.Expect(files[envoy.CDSFile]).To(ContainSubstring("address: "+q.Status.PodIP), "pod %s config lists endpoint %s", p.Name, q.Status.PodIP)
 				}
 				g.Expect(readyStatus(ctx, certificates, ns, envoy.ConfigMapName(id))).To(Equal("True"))
 			}
@@ -128,7 +129,7 @@ var _ = Describe("Proxy config and identity on the local cluster", Ordered, func
 		}
 	})
 
-	It("configures the replacement of a deleted pod, and the garbage collector removes the old pod's ConfigMap and Certificate", func(ctx SpecContext) {
+	It("configures the replacement of a deleted pod, and the garbage collector removes the old pod's ConfigMaps and Certificate", func(ctx SpecContext) {
 		pods := configured(ctx)
 		gone := pods[0]
 		id := gone.Annotations[mesh.ProxyIDAnnotation]
@@ -138,12 +139,37 @@ var _ = Describe("Proxy config and identity on the local cluster", Ordered, func
 			Expect(p.Name).NotTo(Equal(gone.Name))
 		}
 		Eventually(func(g Gomega) {
-			_, err := k8s.CoreV1().ConfigMaps(ns).Get(ctx, envoy.ConfigMapName(id), metav1.GetOptions{})
-			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "ConfigMap of the deleted pod: %v", err)
-			_, err = dyn.Resource(certificates).Namespace(ns).Get(ctx, envoy.ConfigMapName(id), metav1.GetOptions{})
+			for _, name := range envoy.ConfigMapNames(id) {
+				_, err := k8s.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+				g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "ConfigMap %s of the deleted pod: %v", name, err)
+			}
+			_, err := dyn.Resource(certificates).Namespace(ns).Get(ctx, envoy.ConfigMapName(id), metav1.GetOptions{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Certificate of the deleted pod: %v", err)
 		}).WithContext(ctx).Should(Succeed())
 		// The Secret goes too only when cert-manager runs with --enable-certificate-owner-ref
 		// (issue 4: not yet the case on the local cluster).
 	})
 })
+
+// proxyFiles reads a pod's config as its projected volume shows it: the files of its two
+// ConfigMaps merged. It fails when a ConfigMap is missing, does not carry the hash of its own
+// data, or the pod does not carry the hash of both (the stamp that says what was written for it).
+func proxyFiles(ctx context.Context, p *corev1.Pod) (map[string]string, error) {
+	id := p.Annotations[mesh.ProxyIDAnnotation]
+	var data []map[string]string
+	for _, name := range envoy.ConfigMapNames(id) {
+		cm, err := k8s.CoreV1().ConfigMaps(p.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("pod %s: %w", p.Name, err)
+		}
+		if got, want := cm.Annotations[envoy.HashAnnotation], envoy.HashOf(cm.Data); got != want {
+			return nil, fmt.Errorf("ConfigMap %s carries hash %q, its data's is %q", name, got, want)
+		}
+		data = append(data, cm.Data)
+	}
+	files := envoy.Merge(data...)
+	if got, want := p.Annotations[envoy.HashAnnotation], envoy.HashOf(files); got != want {
+		return nil, fmt.Errorf("pod %s carries config hash %q, its ConfigMaps' is %q", p.Name, got, want)
+	}
+	return files, nil
+}

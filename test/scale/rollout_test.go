@@ -26,7 +26,7 @@ import (
 
 	v1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/internal/envoy"
-	"github.com/mizzen-mesh/mizzen/internal/identity"
+	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/test/cluster"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
@@ -436,16 +436,22 @@ func changedHashes(before, after map[string]string) int {
 	return n
 }
 
-// proxyConfigData is the data of one proxy's ConfigMap, the payload the baseline writes.
+// proxyConfigData is the data of one proxy's main ConfigMap (routes), the payload the baseline writes.
 func proxyConfigData(ctx context.Context, cl client.Client) (map[string]string, error) {
-	cms := &corev1.ConfigMapList{}
-	if err := cl.List(ctx, cms, client.InNamespace(meshNamespace), client.MatchingLabels{identity.ManagedByLabel: identity.ManagedBy}, client.Limit(1)); err != nil {
-		return nil, fmt.Errorf("reading a proxy ConfigMap: %w", err)
+	pods := &corev1.PodList{}
+	if err := cl.List(ctx, pods, client.InNamespace(meshNamespace), client.Limit(1)); err != nil {
+		return nil, fmt.Errorf("reading a mesh pod: %w", err)
 	}
-	if len(cms.Items) == 0 {
-		return nil, fmt.Errorf("no proxy ConfigMap in namespace %s", meshNamespace)
+	if len(pods.Items) == 0 {
+		return nil, fmt.Errorf("no pod in namespace %s", meshNamespace)
 	}
-	return cms.Items[0].Data, nil
+	// The ConfigMap a weight change rewrites: routes, not clusters.
+	cm := &corev1.ConfigMap{}
+	name := envoy.ConfigMapName(pods.Items[0].Annotations[mesh.ProxyIDAnnotation])
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: meshNamespace, Name: name}, cm); err != nil {
+		return nil, fmt.Errorf("reading proxy ConfigMap %s: %w", name, err)
+	}
+	return cm.Data, nil
 }
 
 // report publishes the figures as benchmark metrics and a summary.

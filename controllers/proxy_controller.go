@@ -366,7 +366,7 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 	if err := r.applyCredentials(ctx, pod, id, res.Credentials); err != nil {
 		return ctrl.Result{}, err
 	}
-	cms := files.ConfigMaps(id)
+	cms := files.ConfigMaps()
 	for _, cm := range cms {
 		if owned, err := r.applyConfigMap(ctx, pod, cm); err != nil || !owned {
 			return ctrl.Result{}, err
@@ -374,12 +374,10 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 	}
 
 	if pod.Annotations[envoy.HashAnnotation] != files.Hash {
-		before := pod.DeepCopy()
-		if pod.Annotations == nil {
-			pod.Annotations = map[string]string{}
-		}
-		pod.Annotations[envoy.HashAnnotation] = files.Hash
-		if err := r.Patch(ctx, pod, client.MergeFrom(before)); err != nil {
+		// The merge patch written out: diffing two copies of the pod would cost more than the
+		// write itself.
+		patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, envoy.HashAnnotation, files.Hash)
+		if err := r.Patch(ctx, pod, client.RawPatch(types.MergePatchType, patch)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("stamping config hash %s on the pod: %w", files.Hash, err)
 		}
 	}

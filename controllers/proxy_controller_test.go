@@ -89,7 +89,7 @@ func proxyConfig(pod *corev1.Pod) *proxyFiles {
 			g.Expect(cm.Annotations).To(HaveKeyWithValue(envoy.HashAnnotation, envoy.HashOf(cm.Data)), "ConfigMap %s", cm.Name)
 		}
 		f.Data = envoy.Merge(f.main.Data, f.clusters.Data)
-		f.Hash = envoy.HashOf(f.Data)
+		f.Hash = envoy.StampOf(f.clusters.Annotations[envoy.HashAnnotation], f.main.Annotations[envoy.HashAnnotation])
 		g.Expect(pod.Annotations).To(HaveKeyWithValue(envoy.HashAnnotation, f.Hash))
 	}).Should(Succeed())
 	return f

@@ -77,8 +77,7 @@ func (c *Cache) render(node Node, listeners []*listenerv3.Listener, clusters []*
 	if err != nil {
 		return nil, err
 	}
-	boot := Bootstrap(node)
-	bootYAML, err := renderBootstrap(boot)
+	bootYAML, err := c.bootstrap(node)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", BootstrapFile, err)
 	}
@@ -109,7 +108,7 @@ func (c *Cache) render(node Node, listeners []*listenerv3.Listener, clusters []*
 		}
 		files.Data[file] = string(assembleDoc(docTypeURL[file], items))
 	}
-	files.Hash = filesHash(files.Data)
+	files.stamp(node.ID)
 	if err := c.checkSize(node.ID, files); err != nil {
 		return nil, err
 	}
@@ -122,20 +121,28 @@ func (c *Cache) fragment(file string, r named) (*fragment, error) {
 		return nil, fmt.Errorf("%s %q: %w", kindOf(docTypeURL[file]), r.GetName(), err)
 	}
 	key := cacheKey{typeURL: docTypeURL[file], sum: sha256.Sum256(b)}
+	if fr := c.lookup(key); fr != nil {
+		return fr, nil
+	}
+	fr, err := renderFragment(file, r)
+	if err != nil {
+		return nil, err
+	}
+	c.store(key, fr)
+	return fr, nil
+}
+
+func (c *Cache) lookup(key cacheKey) *fragment {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	fr := c.entries[key]
 	if fr != nil {
 		fr.used = true
 	}
-	c.mu.Unlock()
-	if fr != nil {
-		return fr, nil
-	}
+	return fr
+}
 
-	fr, err = renderFragment(file, r)
-	if err != nil {
-		return nil, err
-	}
+func (c *Cache) store(key cacheKey, fr *fragment) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
@@ -146,7 +153,26 @@ func (c *Cache) fragment(file string, r named) (*fragment, error) {
 	}
 	fr.used = true
 	c.entries[key] = fr
-	return fr, nil
+}
+
+// bootstrap renders envoy.yaml, memoized like the resources: it changes
+// only with the node, so a proxy's every later render reuses it.
+func (c *Cache) bootstrap(node Node) ([]byte, error) {
+	boot := Bootstrap(node)
+	b, err := packOpts.Marshal(boot)
+	if err != nil {
+		return nil, err
+	}
+	key := cacheKey{typeURL: BootstrapFile, sum: sha256.Sum256(b)}
+	if fr := c.lookup(key); fr != nil {
+		return fr.text, nil
+	}
+	text, err := renderBootstrap(boot)
+	if err != nil {
+		return nil, err
+	}
+	c.store(key, &fragment{text: text})
+	return text, nil
 }
 
 // sweep drops entries not used since the last sweep, or all if every one

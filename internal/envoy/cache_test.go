@@ -72,7 +72,7 @@ func TestCacheErrors(t *testing.T) {
 	}
 	f := mustRender(t, testNode(), testListeners(), testClusters())
 	size := 0
-	for _, cm := range f.ConfigMaps(testNode().ID) {
+	for _, cm := range f.ConfigMaps() {
 		size = max(size, dataSize(cm.Data))
 	}
 	_, err := (&Cache{Renderer: Renderer{MaxBytes: size - 1}}).Render(testNode(), testListeners(), testClusters())

@@ -1,6 +1,11 @@
 package envoy
 
-import "maps"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+)
 
 // A proxy's files live in two ConfigMaps that one projected volume mounts
 // into ConfigDir (the kubelet swaps the whole directory at once, so Envoy's
@@ -41,14 +46,17 @@ func ConfigMapNames(proxyID string) []string {
 	return []string{ClustersConfigMapName(proxyID), ConfigMapName(proxyID)}
 }
 
-// ConfigMaps splits the files over the proxy's ConfigMaps, clusters first:
-// written in this order, a route naming a new cluster never reaches Envoy
-// before the cluster (the kubelet may refresh the volume between the two
-// writes).
-func (f *Files) ConfigMaps(proxyID string) []ConfigMapData {
+// ConfigMaps are the proxy's ConfigMaps, clusters first: written in this
+// order, a route naming a new cluster never reaches Envoy before the cluster
+// (the kubelet may refresh the volume between the two writes).
+func (f *Files) ConfigMaps() []ConfigMapData { return f.configMaps }
+
+// split sorts the files into the proxy's ConfigMaps (in ConfigMapNames
+// order) and hashes each: one pass over the bytes per render.
+func split(proxyID string, files map[string]string) []ConfigMapData {
 	clusters := make(map[string]string, len(clustersFiles))
-	main := make(map[string]string, len(f.Data))
-	for name, content := range f.Data {
+	main := make(map[string]string, len(files))
+	for name, content := range files {
 		if clustersFiles[name] {
 			clusters[name] = content
 		} else {
@@ -62,10 +70,28 @@ func (f *Files) ConfigMaps(proxyID string) []ConfigMapData {
 	}
 }
 
-// HashOf is the content hash of a set of files: of a ConfigMap's data, or,
-// over the union of a proxy's ConfigMaps, the hash Files.Hash stamps on the
-// pod.
+// HashOf is the content hash of a ConfigMap's data.
 func HashOf(data map[string]string) string { return filesHash(data) }
+
+// StampOf is the hash stamped on the pod: of its ConfigMaps' hashes, in
+// ConfigMapNames order. It changes iff one of them does.
+func StampOf(configMapHashes ...string) string {
+	h := sha256.New()
+	for _, c := range configMapHashes {
+		fmt.Fprintf(h, "%s\x00", c)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:hashLen]
+}
+
+// stamp sets the files' ConfigMaps and the pod's hash.
+func (f *Files) stamp(proxyID string) {
+	f.configMaps = split(proxyID, f.Data)
+	hashes := make([]string, len(f.configMaps))
+	for i, cm := range f.configMaps {
+		hashes[i] = cm.Hash
+	}
+	f.Hash = StampOf(hashes...)
+}
 
 // Merge is the config directory the projected volume shows: the union of
 // the proxy's ConfigMaps' data (their file names are disjoint).

@@ -11,18 +11,25 @@ func ExampleRender() {
 	if err != nil {
 		panic(err) // the reconciler reports it in status and writes nothing
 	}
-	fmt.Println(envoy.ConfigMapName("p-7f3k2"), envoy.HashAnnotation+"="+files.Hash)
-	for _, name := range envoy.FileNames() {
-		fmt.Println(name, len(files.Data[name]))
+	for _, cm := range files.ConfigMaps() {
+		fmt.Println("ConfigMap", cm.Name, envoy.HashAnnotation+"="+cm.Hash)
+		for _, name := range envoy.FileNames() {
+			if content, ok := cm.Data[name]; ok {
+				fmt.Println(" ", name, len(content))
+			}
+		}
 	}
+	fmt.Println("Pod", envoy.HashAnnotation+"="+files.Hash)
 	fmt.Print(files.Data[envoy.RootCASDSFile])
 	// Output:
-	// mizzen-proxy-p-7f3k2 mizzen.dev/config-hash=aaac5d8a6692ac76
-	// cds.yaml 95
-	// envoy.yaml 869
-	// lds.yaml 97
-	// sds-default.yaml 415
-	// sds-rootca.yaml 350
+	// ConfigMap mizzen-proxy-p-7f3k2-clusters mizzen.dev/config-hash=01630cb7190f65dd
+	//   cds.yaml 95
+	// ConfigMap mizzen-proxy-p-7f3k2 mizzen.dev/config-hash=6ce10cc6a926cdb2
+	//   envoy.yaml 869
+	//   lds.yaml 97
+	//   sds-default.yaml 415
+	//   sds-rootca.yaml 350
+	// Pod mizzen.dev/config-hash=6882980a3f4eab6e
 	// resources:
 	// - "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret
 	//   name: ROOTCA

@@ -27,9 +27,11 @@ const (
 type Files struct {
 	// Data maps file name (FileNames) to content.
 	Data map[string]string
-	// Hash is a content hash over all files (hex, 16 digits), stamped on the
-	// pod as annotation mizzen.dev/config-hash: equal iff Data is equal.
+	// Hash is StampOf the ConfigMaps' hashes (hex, 16 digits), stamped on
+	// the pod as annotation mizzen.dev/config-hash: equal iff Data is equal.
 	Hash string
+	// configMaps: Data split over the proxy's ConfigMaps, each hashed.
+	configMaps []ConfigMapData
 
 	// src holds the messages Data was rendered from, so Verify can check
 	// that decoding gives them back; nil for Files read back from a
@@ -139,7 +141,7 @@ func (r Renderer) render(node Node, listeners []*listenerv3.Listener, clusters [
 		}
 		files.Data[file] = string(b)
 	}
-	files.Hash = filesHash(files.Data)
+	files.stamp(node.ID)
 
 	if err := r.checkSize(node.ID, files); err != nil {
 		return nil, err
@@ -153,7 +155,7 @@ func (r Renderer) render(node Node, listeners []*listenerv3.Listener, clusters [
 // checkSize holds each of the proxy's ConfigMaps to the limit.
 func (r Renderer) checkSize(proxyID string, f *Files) error {
 	limit := cmp.Or(r.MaxBytes, DefaultMaxBytes)
-	for _, cm := range f.ConfigMaps(proxyID) {
+	for _, cm := range f.configMaps {
 		if size := dataSize(cm.Data); size > limit {
 			perFile := make(map[string]int, len(cm.Data))
 			for name, content := range cm.Data {

@@ -301,7 +301,7 @@ func mustMarshal(m proto.Message) []byte {
 func TestSizeLimit(t *testing.T) {
 	f := mustRender(t, testNode(), testListeners(), testClusters())
 	var largest ConfigMapData
-	for _, cm := range f.ConfigMaps(testNode().ID) {
+	for _, cm := range f.ConfigMaps() {
 		if dataSize(cm.Data) > dataSize(largest.Data) {
 			largest = cm
 		}
@@ -332,7 +332,7 @@ func TestSizeLimit(t *testing.T) {
 // hashes to the pod's stamp.
 func TestConfigMaps(t *testing.T) {
 	f := mustRender(t, testNode(), testListeners(), testClusters())
-	cms := f.ConfigMaps("p-7f3k2")
+	cms := f.ConfigMaps()
 	if len(cms) != 2 || cms[0].Name != "mizzen-proxy-p-7f3k2-clusters" || cms[1].Name != "mizzen-proxy-p-7f3k2" {
 		t.Fatalf("ConfigMaps %v, want the clusters one first, then the main one", []string{cms[0].Name, cms[1].Name})
 	}
@@ -342,9 +342,11 @@ func TestConfigMaps(t *testing.T) {
 	if _, ok := cms[1].Data[CDSFile]; ok || cms[1].Data[LDSFile] == "" || cms[1].Data[BootstrapFile] == "" {
 		t.Errorf("main ConfigMap holds %v, want every file but cds.yaml", slices.Sorted(maps.Keys(cms[1].Data)))
 	}
-	merged := Merge(cms[0].Data, cms[1].Data)
-	if !reflect.DeepEqual(merged, f.Data) || HashOf(merged) != f.Hash {
+	if merged := Merge(cms[0].Data, cms[1].Data); !reflect.DeepEqual(merged, f.Data) {
 		t.Errorf("the ConfigMaps' union differs from the rendered files")
+	}
+	if f.Hash != StampOf(cms[0].Hash, cms[1].Hash) {
+		t.Errorf("pod stamp %s is not StampOf the ConfigMaps' hashes", f.Hash)
 	}
 	for _, cm := range cms {
 		if cm.Hash != HashOf(cm.Data) || cm.Hash == f.Hash {
@@ -356,8 +358,8 @@ func TestConfigMaps(t *testing.T) {
 	ls := testListeners()
 	ls[0].StatPrefix = "changed"
 	g := mustRender(t, testNode(), ls, testClusters())
-	after := g.ConfigMaps("p-7f3k2")
-	if after[0].Hash != cms[0].Hash || after[1].Hash == cms[1].Hash {
+	after := g.ConfigMaps()
+	if after[0].Hash != cms[0].Hash || after[1].Hash == cms[1].Hash || g.Hash == f.Hash {
 		t.Errorf("after a listener change: clusters %s→%s, main %s→%s; want only the main one changed",
 			cms[0].Hash, after[0].Hash, cms[1].Hash, after[1].Hash)
 	}

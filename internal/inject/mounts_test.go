@@ -38,7 +38,7 @@ func TestMountsServeWhatEnvoyReads(t *testing.T) {
 		case v.Projected != nil:
 			// Each source must be one of the proxy's ConfigMaps, and all of them must be there.
 			data := map[string]map[string]string{}
-			for _, cm := range files.ConfigMaps(fixedID) {
+			for _, cm := range files.ConfigMaps() {
 				data[cm.Name] = cm.Data
 			}
 			keys[m.MountPath] = map[string]bool{}

@@ -157,6 +157,7 @@ var _ = Describe("Proxy config and identity on the local cluster", Ordered, func
 func proxyFiles(ctx context.Context, p *corev1.Pod) (map[string]string, error) {
 	id := p.Annotations[mesh.ProxyIDAnnotation]
 	var data []map[string]string
+	var hashes []string
 	for _, name := range envoy.ConfigMapNames(id) {
 		cm, err := k8s.CoreV1().ConfigMaps(p.Namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -166,9 +167,10 @@ func proxyFiles(ctx context.Context, p *corev1.Pod) (map[string]string, error) {
 			return nil, fmt.Errorf("ConfigMap %s carries hash %q, its data's is %q", name, got, want)
 		}
 		data = append(data, cm.Data)
+		hashes = append(hashes, cm.Annotations[envoy.HashAnnotation])
 	}
 	files := envoy.Merge(data...)
-	if got, want := p.Annotations[envoy.HashAnnotation], envoy.HashOf(files); got != want {
+	if got, want := p.Annotations[envoy.HashAnnotation], envoy.StampOf(hashes...); got != want {
 		return nil, fmt.Errorf("pod %s carries config hash %q, its ConfigMaps' is %q", p.Name, got, want)
 	}
 	return files, nil

@@ -31,7 +31,7 @@
 //  4. one VirtualService 90/10 → 50/50: time from the patch until Ready for the new generation
 //     with every proxy updated (a watch), ConfigMap writes and bytes from the manager's metrics,
 //     and every pod re-stamped with a new hash (asserted); the manager's write rate over its write
-//     window (metrics sampled every 200 ms) against the baseline;
+//     window (metrics sampled every 500 ms: a scrape costs the manager CPU too) against the baseline;
 //  5. every VirtualService → 80/20 at once (the same figures);
 //  6. a no-op resync: a Service annotation makes the manager reconcile and render every proxy,
 //     and it must write no ConfigMap (asserted: a count, not a time);

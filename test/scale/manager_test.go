@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -39,6 +40,37 @@ type manager struct {
 	cluster     *cluster.Cluster
 	httpClient  *http.Client
 	logFilePath string
+	// pprofURL serves the manager's Go profiles (loopback only).
+	pprofURL string
+}
+
+// cpuProfile records the manager's CPU profile for d into file, in the background; wait returns
+// when it is written.
+func (m *manager) cpuProfile(d time.Duration, file string) (wait func() error) {
+	done := make(chan error, 1)
+	go func() {
+		done <- func() error {
+			c := &http.Client{Timeout: d + time.Minute}
+			resp, err := c.Get(fmt.Sprintf("%sprofile?seconds=%d", m.pprofURL, int(d.Seconds())))
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("CPU profile: %s", resp.Status)
+			}
+			f, err := os.Create(file)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, resp.Body); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		}()
+	}()
+	return func() error { return <-done }
 }
 
 // startManager runs bin against c as it runs in a cluster, minus webhooks (ENABLE_WEBHOOKS=false)
@@ -54,11 +86,16 @@ func startManager(ctx context.Context, c *cluster.Cluster, bin string) (*manager
 	if err != nil {
 		return nil, err
 	}
+	pprofAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
 	pid, err := c.StartProcess(managerProcess, bin, []string{
 		"--kubeconfig=" + c.Kubeconfig(),
 		"--metrics-bind-address=" + metricsAddr,
 		"--metrics-secure=false",
 		"--health-probe-bind-address=" + probeAddr,
+		"--pprof-bind-address=" + pprofAddr,
 	}, []string{"ENABLE_WEBHOOKS=false"})
 	if err != nil {
 		return nil, err
@@ -66,6 +103,7 @@ func startManager(ctx context.Context, c *cluster.Cluster, bin string) (*manager
 	m := &manager{
 		pid:         pid,
 		metricsURL:  "http://" + metricsAddr + "/metrics",
+		pprofURL:    "http://" + pprofAddr + "/debug/pprof/",
 		cluster:     c,
 		httpClient:  &http.Client{Timeout: 10 * time.Second},
 		logFilePath: c.LogFile(managerProcess),

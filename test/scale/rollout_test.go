@@ -39,6 +39,9 @@ type params struct {
 	// bareWorkers are the baseline's concurrent writers (MIZZEN_SCALE_BARE_WORKERS): by default the
 	// proxy reconciler's MaxConcurrentReconciles default, 4.
 	bareWorkers int
+	// cpuProfile, when set, records the manager's CPU profile for that long from the one-VS
+	// change on (MIZZEN_SCALE_CPU_PROFILE, seconds) into the state dir's logs.
+	cpuProfile time.Duration
 	// stateDir is the cluster's state dir (MIZZEN_SCALE_STATE_DIR); default a temp dir, removed
 	// after a passing run.
 	stateDir string
@@ -61,6 +64,9 @@ func paramsFromEnv(b *testing.B) params {
 		all:         os.Getenv("MIZZEN_SCALE_ALL") != "0",
 		bareWorkers: num("MIZZEN_SCALE_BARE_WORKERS", 4),
 		stateDir:    os.Getenv("MIZZEN_SCALE_STATE_DIR"),
+	}
+	if os.Getenv("MIZZEN_SCALE_CPU_PROFILE") != "" {
+		p.cpuProfile = time.Duration(num("MIZZEN_SCALE_CPU_PROFILE", 0)) * time.Second
 	}
 	if p.size.pods < 2*p.size.services {
 		b.Fatalf("MIZZEN_SCALE_PODS=%d is less than two per service (MIZZEN_SCALE_SERVICES=%d): each service needs a v1 and a v2 pod",
@@ -92,6 +98,8 @@ type results struct {
 	writeWindow                   time.Duration
 	bareElapsed, barePairElapsed  time.Duration
 	barePairRate                  float64
+	// CPU time of every process during the bare rounds and the one-VS rollout.
+	bareCPU, barePairCPU, oneCPU cpuTimes
 	changedOne, changedAll, nodes int
 }
 
@@ -167,7 +175,16 @@ func BenchmarkRollout(b *testing.B) {
 	// etcd's history, which slows every later write, to timeouts at 1,000 pods): the same number
 	// of ConfigMap writes of the same size from a bare client. Failures are reported, not fatal:
 	// the manager's figures are still worth having.
-	bare, err := startBaseline(ctx, c.RESTConfig(), cl, s, p.bareWorkers, &r)
+	cpu := func() cpuTimes {
+		pids := c.PIDs()
+		pids["harness"] = os.Getpid() // the bare client, and the harness's watches
+		t, err := readCPU(pids)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return t
+	}
+	bare, err := startBaseline(ctx, c.RESTConfig(), cl, s, p.bareWorkers, cpu, &r)
 	if err != nil {
 		b.Errorf("baseline: %v", err)
 	} else {
@@ -178,7 +195,14 @@ func BenchmarkRollout(b *testing.B) {
 	// One VirtualService: 90/10 → 50/50. Every proxy routes to every service, so every ConfigMap changes.
 	before := podHashes(ctx, b, cl)
 	c0 := mustCounters(b, m)
-	sampler := m.sampleWrites(200 * time.Millisecond)
+	sampler := m.sampleWrites(500 * time.Millisecond)
+	cpu0 := cpu()
+	profiled := func() error { return nil }
+	if p.cpuProfile > 0 {
+		file := filepath.Join(c.StateDir(), "logs", "manager-rollout.cpu.pprof")
+		profiled = m.cpuProfile(p.cpuProfile, file)
+		progress("recording the manager's CPU profile for %s into %s", p.cpuProfile, file)
+	}
 	start = time.Now()
 	gen, err := setWeights(ctx, cl, 0, 50, 50)
 	if err != nil {
@@ -190,6 +214,10 @@ func BenchmarkRollout(b *testing.B) {
 			return vs != nil && rolledOut(vs, gen, s.pods)
 		}))
 	r.oneReady = time.Since(start)
+	r.oneCPU = cpu().minus(cpu0)
+	if err := profiled(); err != nil {
+		b.Errorf("manager CPU profile: %v", err)
+	}
 	r.one = mustCounters(b, m).minus(c0)
 	r.writeWindow, r.windowWrites = sampler.window()
 	progress("one VirtualService rolled out in %s: %s", r.oneReady.Round(time.Millisecond), r.one)
@@ -263,7 +291,7 @@ func BenchmarkRollout(b *testing.B) {
 	// The baseline again, each write followed by a pod annotation patch: the API work the manager
 	// does per proxy. Last, as its pod patches make the manager reconcile every proxy.
 	if bare != nil {
-		if err := finishBaseline(ctx, cl, bare, s, &r); err != nil {
+		if err := finishBaseline(ctx, cl, bare, s, cpu, &r); err != nil {
 			b.Errorf("baseline with pod patches: %v", err)
 		} else {
 			progress("bare client with a pod patch per write: %.1f writes/s", r.barePairRate)
@@ -279,7 +307,7 @@ func progress(format string, args ...any) {
 
 // startBaseline creates the baseline's ConfigMaps, as large as a real proxy's, and times one
 // round of updates into r (see bareLoop).
-func startBaseline(ctx context.Context, cfg *rest.Config, cl client.Client, s meshSize, workers int, r *results) (*bareLoop, error) {
+func startBaseline(ctx context.Context, cfg *rest.Config, cl client.Client, s meshSize, workers int, cpu func() cpuTimes, r *results) (*bareLoop, error) {
 	data, err := proxyConfigData(ctx, cl)
 	if err != nil {
 		return nil, err
@@ -289,15 +317,17 @@ func startBaseline(ctx context.Context, cfg *rest.Config, cl client.Client, s me
 	if err != nil {
 		return nil, err
 	}
+	cpu0 := cpu()
 	if r.bareElapsed, err = bare.round(ctx, 1, nil); err != nil {
 		return nil, err
 	}
+	r.bareCPU = cpu().minus(cpu0)
 	r.bareRate = float64(s.pods) / r.bareElapsed.Seconds()
 	return bare, nil
 }
 
 // finishBaseline times a round of updates each followed by a patch of a mesh pod into r.
-func finishBaseline(ctx context.Context, cl client.Client, bare *bareLoop, s meshSize, r *results) error {
+func finishBaseline(ctx context.Context, cl client.Client, bare *bareLoop, s meshSize, cpu func() cpuTimes, r *results) error {
 	pods := &corev1.PodList{}
 	if err := cl.List(ctx, pods, client.InNamespace(meshNamespace)); err != nil {
 		return err
@@ -310,9 +340,11 @@ func finishBaseline(ctx context.Context, cl client.Client, bare *bareLoop, s mes
 		names[i] = pods.Items[i].Name
 	}
 	var err error
+	cpu0 := cpu()
 	if r.barePairElapsed, err = bare.round(ctx, 2, names); err != nil {
 		return err
 	}
+	r.barePairCPU = cpu().minus(cpu0)
 	r.barePairRate = float64(s.pods) / r.barePairElapsed.Seconds()
 	return nil
 }
@@ -502,6 +534,15 @@ func report(b *testing.B, p params, r results) {
 		p.bareWorkers, s.pods, r.bareElapsed.Round(time.Millisecond), r.bareRate, r.barePairElapsed.Round(time.Millisecond), r.barePairRate)
 	fmt.Fprintf(&sb, "  manager, one-VS rollout: %.0f writes in a %s window = %.1f writes/s = %.0f%% of bare (target ≥ 70%% at 1,000 pods), %.0f%% of bare+pod; patch to Ready: %.1f writes/s = %.0f%%\n",
 		r.windowWrites, r.writeWindow.Round(time.Millisecond), r.managerRate, ratio, pairRatio, r.managerE2ERate, e2eRatio)
+	// The same comparison in CPU: what each write costs every process of the run together.
+	fmt.Fprintf(&sb, "  CPU per ConfigMap write, bare: %s\n", r.bareCPU.per(s.pods))
+	fmt.Fprintf(&sb, "  CPU per ConfigMap write + pod patch, bare: %s\n", r.barePairCPU.per(s.pods))
+	fmt.Fprintf(&sb, "  CPU per proxy updated, one-VS rollout (patch to Ready): %s\n", r.oneCPU.per(int(r.one.writes)))
+	if r.one.writes > 0 && r.oneCPU.total() > 0 && r.bareCPU != nil {
+		cpuRatio := 100 * (r.bareCPU.total().Seconds() / float64(s.pods)) / (r.oneCPU.total().Seconds() / r.one.writes)
+		b.ReportMetric(cpuRatio, "bare/mgr-cpu-%")
+		fmt.Fprintf(&sb, "  bare CPU per write / manager CPU per proxy updated = %.0f%% (the write-rate ratio a CPU-bound machine allows)\n", cpuRatio)
+	}
 	b.Log(sb.String())
 	progress("%s", sb.String())
 }

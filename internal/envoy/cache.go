@@ -2,6 +2,7 @@ package envoy
 
 import (
 	"bytes"
+	"encoding/binary"
 	"cmp"
 	"crypto/sha256"
 	"fmt"
@@ -34,6 +35,21 @@ type Cache struct {
 
 	mu      sync.Mutex
 	entries map[cacheKey]*fragment
+	nextID  uint64
+	// docs memoizes whole files by what they were assembled from: the
+	// proxies of a namespace mostly share cds.yaml, and every render of a
+	// proxy shares its envoy.yaml, so those are assembled and hashed once.
+	docs     map[[sha256.Size]byte]*document
+	docBytes int
+}
+
+// maxDocBytes bounds the memoized files; when full they are all dropped.
+const maxDocBytes = 32 << 20
+
+// document is one rendered file and the SHA-256 of its content.
+type document struct {
+	text string
+	sum  [sha256.Size]byte
 }
 
 type cacheKey struct {
@@ -47,6 +63,10 @@ type fragment struct {
 	text []byte
 	refs []clusterRef
 	used bool
+	// id is unique for the Cache's life: a document is keyed by its
+	// fragments' ids, so a swept and re-rendered fragment never matches a
+	// document made of its predecessor.
+	id uint64
 }
 
 // Render renders one proxy's config, as Renderer.Render does.
@@ -77,11 +97,14 @@ func (c *Cache) render(node Node, listeners []*listenerv3.Listener, clusters []*
 	if err != nil {
 		return nil, err
 	}
-	bootYAML, err := c.bootstrap(node)
+	boot, err := c.bootstrap(node)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", BootstrapFile, err)
 	}
-	files := &Files{Data: map[string]string{BootstrapFile: string(bootYAML)}}
+	files := &Files{
+		Data: map[string]string{BootstrapFile: boot.text},
+		sums: map[string][sha256.Size]byte{BootstrapFile: boot.sum},
+	}
 
 	known := staticClusterNames()
 	for _, r := range cds {
@@ -93,7 +116,7 @@ func (c *Cache) render(node Node, listeners []*listenerv3.Listener, clusters []*
 		WorkloadSDSFile: {WorkloadCertSecret()},
 		RootCASDSFile:   {RootCASecret()},
 	} {
-		items := make([][]byte, len(resources))
+		frs := make([]*fragment, len(resources))
 		for i, r := range resources {
 			fr, err := c.fragment(file, r.(named))
 			if err != nil {
@@ -104,9 +127,10 @@ func (c *Cache) render(node Node, listeners []*listenerv3.Listener, clusters []*
 					return nil, fmt.Errorf("%s: %s %q: %w", file, kindOf(docTypeURL[file]), r.(named).GetName(), err)
 				}
 			}
-			items[i] = fr.text
+			frs[i] = fr
 		}
-		files.Data[file] = string(assembleDoc(docTypeURL[file], items))
+		doc := c.document(file, frs)
+		files.Data[file], files.sums[file] = doc.text, doc.sum
 	}
 	files.stamp(node.ID)
 	if err := c.checkSize(node.ID, files); err != nil {
@@ -152,27 +176,75 @@ func (c *Cache) store(key cacheKey, fr *fragment) {
 		c.sweep()
 	}
 	fr.used = true
+	c.nextID++
+	fr.id = c.nextID
 	c.entries[key] = fr
 }
 
-// bootstrap renders envoy.yaml, memoized like the resources: it changes
+// bootstrap renders envoy.yaml, memoized like the other files: it changes
 // only with the node, so a proxy's every later render reuses it.
-func (c *Cache) bootstrap(node Node) ([]byte, error) {
+func (c *Cache) bootstrap(node Node) (*document, error) {
 	boot := Bootstrap(node)
 	b, err := packOpts.Marshal(boot)
 	if err != nil {
 		return nil, err
 	}
-	key := cacheKey{typeURL: BootstrapFile, sum: sha256.Sum256(b)}
-	if fr := c.lookup(key); fr != nil {
-		return fr.text, nil
+	sum := sha256.Sum256(b)
+	key := docKey(BootstrapFile, sum[:])
+	if d := c.lookupDoc(key); d != nil {
+		return d, nil
 	}
 	text, err := renderBootstrap(boot)
 	if err != nil {
 		return nil, err
 	}
-	c.store(key, &fragment{text: text})
-	return text, nil
+	return c.storeDoc(key, text), nil
+}
+
+// document assembles a file from its resources' fragments, or finds it
+// assembled by an earlier render.
+func (c *Cache) document(file string, frs []*fragment) *document {
+	ids := make([]byte, 0, 8*len(frs))
+	for _, fr := range frs {
+		ids = binary.LittleEndian.AppendUint64(ids, fr.id)
+	}
+	key := docKey(file, ids)
+	if d := c.lookupDoc(key); d != nil {
+		return d
+	}
+	items := make([][]byte, len(frs))
+	for i, fr := range frs {
+		items[i] = fr.text
+	}
+	return c.storeDoc(key, assembleDoc(docTypeURL[file], items))
+}
+
+func docKey(file string, parts []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(file))
+	h.Write([]byte{0})
+	h.Write(parts)
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	return key
+}
+
+func (c *Cache) lookupDoc(key [sha256.Size]byte) *document {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.docs[key]
+}
+
+func (c *Cache) storeDoc(key [sha256.Size]byte, text []byte) *document {
+	d := &document{text: string(text), sum: sha256.Sum256(text)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.docs == nil || c.docBytes+len(text) > maxDocBytes {
+		c.docs, c.docBytes = map[[sha256.Size]byte]*document{}, 0
+	}
+	c.docs[key] = d
+	c.docBytes += len(text)
+	return d
 }
 
 // sweep drops entries not used since the last sweep, or all if every one

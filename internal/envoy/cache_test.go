@@ -2,10 +2,12 @@ package envoy
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -82,16 +84,47 @@ func TestCacheErrors(t *testing.T) {
 	}
 }
 
+// Sweeps keep the bound and never leave a memoized file behind that its
+// re-rendered resources no longer make: the output stays Render's.
 func TestCacheBounded(t *testing.T) {
 	c := &Cache{MaxEntries: 20}
-	for i := range 5 {
-		ls, cs := scaleConfig(10 * (i + 1))
-		if _, err := c.Render(testNode(), ls, cs); err != nil {
-			t.Fatal(err)
+	for round := range 2 {
+		for i := range 5 {
+			ls, cs := scaleConfig(10 * (i + 1))
+			got, err := c.Render(testNode(), ls, cs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := c.Len(); n > 20 {
+				t.Fatalf("render %d: %d entries, bound 20", i, n)
+			}
+			want := mustRender(t, testNode(), ls, cs)
+			if got.Hash != want.Hash || !maps.Equal(got.Data, want.Data) {
+				t.Fatalf("round %d, render %d: Cache.Render differs from Render", round, i)
+			}
 		}
-		if n := c.Len(); n > 20 {
-			t.Fatalf("render %d: %d entries, bound 20", i, n)
-		}
+	}
+}
+
+// Proxies with the same clusters share one cds.yaml: assembled once, the
+// same string in both configs.
+func TestCacheSharesFiles(t *testing.T) {
+	c := &Cache{}
+	a, err := c.Render(testNode(), testListeners(), testClusters())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := testNode()
+	other.ID = "p-other"
+	b, err := c.Render(other, testListeners(), testClusters())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unsafe.StringData(a.Data[CDSFile]) != unsafe.StringData(b.Data[CDSFile]) {
+		t.Error("two proxies with the same clusters got cds.yaml assembled twice")
+	}
+	if a.Data[BootstrapFile] == b.Data[BootstrapFile] || a.Hash == b.Hash {
+		t.Error("two nodes got the same bootstrap")
 	}
 }
 

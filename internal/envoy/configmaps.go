@@ -52,8 +52,8 @@ func ConfigMapNames(proxyID string) []string {
 func (f *Files) ConfigMaps() []ConfigMapData { return f.configMaps }
 
 // split sorts the files into the proxy's ConfigMaps (in ConfigMapNames
-// order) and hashes each: one pass over the bytes per render.
-func split(proxyID string, files map[string]string) []ConfigMapData {
+// order) and hashes each, from the files' sums where known.
+func split(proxyID string, files map[string]string, sums map[string][sha256.Size]byte) []ConfigMapData {
 	clusters := make(map[string]string, len(clustersFiles))
 	main := make(map[string]string, len(files))
 	for name, content := range files {
@@ -65,13 +65,29 @@ func split(proxyID string, files map[string]string) []ConfigMapData {
 	}
 	names := ConfigMapNames(proxyID)
 	return []ConfigMapData{
-		{Name: names[0], Data: clusters, Hash: HashOf(clusters)},
-		{Name: names[1], Data: main, Hash: HashOf(main)},
+		{Name: names[0], Data: clusters, Hash: hashFiles(clusters, sums)},
+		{Name: names[1], Data: main, Hash: hashFiles(main, sums)},
 	}
 }
 
 // HashOf is the content hash of a ConfigMap's data.
-func HashOf(data map[string]string) string { return filesHash(data) }
+func HashOf(data map[string]string) string { return hashFiles(data, nil) }
+
+// hashFiles hashes the files' names and SHA-256 sums in name order, taking
+// a sum from sums when there.
+func hashFiles(data map[string]string, sums map[string][sha256.Size]byte) string {
+	h := sha256.New()
+	for _, name := range sortedKeys(data) {
+		sum, ok := sums[name]
+		if !ok {
+			sum = sha256.Sum256([]byte(data[name]))
+		}
+		h.Write([]byte(name))
+		h.Write([]byte{0})
+		h.Write(sum[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:hashLen]
+}
 
 // StampOf is the hash stamped on the pod: of its ConfigMaps' hashes, in
 // ConfigMapNames order. It changes iff one of them does.
@@ -85,7 +101,7 @@ func StampOf(configMapHashes ...string) string {
 
 // stamp sets the files' ConfigMaps and the pod's hash.
 func (f *Files) stamp(proxyID string) {
-	f.configMaps = split(proxyID, f.Data)
+	f.configMaps = split(proxyID, f.Data, f.sums)
 	hashes := make([]string, len(f.configMaps))
 	for i, cm := range f.configMaps {
 		hashes[i] = cm.Hash

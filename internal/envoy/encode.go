@@ -66,13 +66,3 @@ func contentHash(b []byte) string {
 	return hex.EncodeToString(sum[:])[:hashLen]
 }
 
-// filesHash hashes all files in name order; name and length prefixes keep
-// ("a","bc") and ("ab","c") apart.
-func filesHash(data map[string]string) string {
-	h := sha256.New()
-	for _, name := range sortedKeys(data) {
-		fmt.Fprintf(h, "%s\x00%d\x00", name, len(data[name]))
-		h.Write([]byte(data[name]))
-	}
-	return hex.EncodeToString(h.Sum(nil))[:hashLen]
-}

@@ -22,14 +22,14 @@ func ExampleRender() {
 	fmt.Println("Pod", envoy.HashAnnotation+"="+files.Hash)
 	fmt.Print(files.Data[envoy.RootCASDSFile])
 	// Output:
-	// ConfigMap mizzen-proxy-p-7f3k2-clusters mizzen.dev/config-hash=01630cb7190f65dd
+	// ConfigMap mizzen-proxy-p-7f3k2-clusters mizzen.dev/config-hash=5512c16eec9a699e
 	//   cds.yaml 95
-	// ConfigMap mizzen-proxy-p-7f3k2 mizzen.dev/config-hash=6ce10cc6a926cdb2
+	// ConfigMap mizzen-proxy-p-7f3k2 mizzen.dev/config-hash=22df3295b2ba282a
 	//   envoy.yaml 869
 	//   lds.yaml 97
 	//   sds-default.yaml 415
 	//   sds-rootca.yaml 350
-	// Pod mizzen.dev/config-hash=6882980a3f4eab6e
+	// Pod mizzen.dev/config-hash=fcc31df4712721bb
 	// resources:
 	// - "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret
 	//   name: ROOTCA

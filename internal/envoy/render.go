@@ -2,6 +2,7 @@ package envoy
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,6 +33,8 @@ type Files struct {
 	Hash string
 	// configMaps: Data split over the proxy's ConfigMaps, each hashed.
 	configMaps []ConfigMapData
+	// sums are the SHA-256 of the files when known already (Cache).
+	sums map[string][sha256.Size]byte
 
 	// src holds the messages Data was rendered from, so Verify can check
 	// that decoding gives them back; nil for Files read back from a

@@ -2,9 +2,9 @@ package envoy
 
 import (
 	"bytes"
-	"encoding/binary"
 	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"strconv"
@@ -44,7 +44,7 @@ type Cache struct {
 }
 
 // maxDocBytes bounds the memoized files; when full they are all dropped.
-const maxDocBytes = 32 << 20
+const maxDocBytes = 16 << 20
 
 // document is one rendered file and the SHA-256 of its content.
 type document struct {
@@ -202,8 +202,20 @@ func (c *Cache) bootstrap(node Node) (*document, error) {
 }
 
 // document assembles a file from its resources' fragments, or finds it
-// assembled by an earlier render.
+// assembled by an earlier render. lds.yaml is not memoized: each proxy's
+// has its own inbound listener, so it would only take memory.
 func (c *Cache) document(file string, frs []*fragment) *document {
+	items := func() [][]byte {
+		items := make([][]byte, len(frs))
+		for i, fr := range frs {
+			items[i] = fr.text
+		}
+		return items
+	}
+	if file == LDSFile {
+		text := assembleDoc(docTypeURL[file], items())
+		return &document{text: string(text), sum: sha256.Sum256(text)}
+	}
 	ids := make([]byte, 0, 8*len(frs))
 	for _, fr := range frs {
 		ids = binary.LittleEndian.AppendUint64(ids, fr.id)
@@ -212,11 +224,7 @@ func (c *Cache) document(file string, frs []*fragment) *document {
 	if d := c.lookupDoc(key); d != nil {
 		return d
 	}
-	items := make([][]byte, len(frs))
-	for i, fr := range frs {
-		items[i] = fr.text
-	}
-	return c.storeDoc(key, assembleDoc(docTypeURL[file], items))
+	return c.storeDoc(key, assembleDoc(docTypeURL[file], items()))
 }
 
 func docKey(file string, parts []byte) [sha256.Size]byte {

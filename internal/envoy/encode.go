@@ -65,4 +65,3 @@ func contentHash(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])[:hashLen]
 }
-

@@ -87,19 +87,19 @@ const (
 
 // results are the figures one run measures.
 type results struct {
-	clusterStart, converged       time.Duration
-	settled                       time.Duration
-	oneReady, allReady            time.Duration
-	one, all, noop                counters
-	configBytes                   int
-	peakRSS                       int64
-	bareRate, managerRate         float64
-	managerE2ERate, windowWrites  float64
-	writeWindow                   time.Duration
-	bareElapsed, barePairElapsed  time.Duration
-	barePairRate                  float64
+	clusterStart, converged      time.Duration
+	settled                      time.Duration
+	oneReady, allReady           time.Duration
+	one, all, noop               counters
+	configBytes                  int
+	peakRSS                      int64
+	bareRate, managerRate        float64
+	managerE2ERate, windowWrites float64
+	writeWindow                  time.Duration
+	bareElapsed, barePairElapsed time.Duration
+	barePairRate                 float64
 	// CPU time of every process during the bare rounds and the one-VS rollout.
-	bareCPU, barePairCPU, oneCPU cpuTimes
+	bareCPU, barePairCPU, oneCPU  cpuTimes
 	changedOne, changedAll, nodes int
 }
 

@@ -76,6 +76,10 @@ type ProxyOptions struct {
 	Identity identity.Options
 	// MaxConcurrentReconciles is the number of pods reconciled at once; 0 means 4.
 	MaxConcurrentReconciles int
+	// SkipPodStamp leaves the config hash off the pods: a config change is then one API write
+	// per ConfigMap instead of that plus a pod patch, but the kubelet refreshes the volume only
+	// at its periodic sync (flag --stamp-pods=false).
+	SkipPodStamp bool
 }
 
 // ProxyReconciler gives every meshed pod its proxy's config and identity:
@@ -88,8 +92,8 @@ type ProxyOptions struct {
 //     rest) with the files internal/envoy renders from what internal/translate builds for the pod,
 //     once the pod is scheduled. Each is written only when its content hash changes — a weight
 //     change rewrites the routes, not the endpoints —, and then the hash of both is stamped on the
-//     pod (annotation mizzen.dev/config-hash). When rendering fails nothing is written: the proxy
-//     keeps its last good config, and a Warning event on the pod says why.
+//     pod (annotation mizzen.dev/config-hash; unless SkipPodStamp). When rendering fails nothing
+//     is written: the proxy keeps its last good config, and a Warning event on the pod says why.
 //
 // These objects are controlled by the pod, so the garbage collector deletes them with it; a pod that
 // leaves the mesh keeps them until it is deleted (its volumes still name them).
@@ -373,7 +377,7 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		}
 	}
 
-	if pod.Annotations[envoy.HashAnnotation] != files.Hash {
+	if !r.opts.SkipPodStamp && pod.Annotations[envoy.HashAnnotation] != files.Hash {
 		// The merge patch written out: diffing two copies of the pod would cost more than the
 		// write itself.
 		patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, envoy.HashAnnotation, files.Hash)
@@ -448,7 +452,7 @@ func (r *ProxyReconciler) upToDate(ctx context.Context, pod *corev1.Pod, now ren
 		return false
 	}
 	last := v.(written)
-	if last.from != now || pod.Annotations[envoy.HashAnnotation] != last.hash {
+	if last.from != now || (!r.opts.SkipPodStamp && pod.Annotations[envoy.HashAnnotation] != last.hash) {
 		return false
 	}
 	for _, want := range last.configMaps {

@@ -7,8 +7,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"runtime"
 	"strconv"
 	"sync"
+	"weak"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -41,6 +43,11 @@ type Cache struct {
 	// proxy shares its envoy.yaml, so those are assembled and hashed once.
 	docs     map[[sha256.Size]byte]*document
 	docBytes int
+	// seen finds, by identity, the fragment of a resource rendered before:
+	// translate shares one value per cluster among the proxies of a
+	// snapshot, so most lookups skip the marshalling the content key takes.
+	// Keys are weak pointers, dropped when their resource is collected.
+	seen map[any]*fragment
 }
 
 // maxDocBytes bounds the memoized files; when full they are all dropped.
@@ -140,6 +147,9 @@ func (c *Cache) render(node Node, listeners []*listenerv3.Listener, clusters []*
 }
 
 func (c *Cache) fragment(file string, r named) (*fragment, error) {
+	if fr := c.seenBefore(r); fr != nil {
+		return fr, nil
+	}
 	b, err := packOpts.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", kindOf(docTypeURL[file]), r.GetName(), err)
@@ -153,7 +163,56 @@ func (c *Cache) fragment(file string, r named) (*fragment, error) {
 		return nil, err
 	}
 	c.store(key, fr)
+	c.remember(r, fr)
 	return fr, nil
+}
+
+func (c *Cache) seenBefore(r named) *fragment {
+	key, ok := identityKey(r)
+	if !ok {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seen[key]
+}
+
+// remember files fr under r's identity until r is collected. Resources are
+// never modified once translated, which is what makes identity enough.
+func (c *Cache) remember(r named, fr *fragment) {
+	key, ok := identityKey(r)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	if c.seen == nil {
+		c.seen = map[any]*fragment{}
+	}
+	c.seen[key] = fr
+	c.mu.Unlock()
+	forget := func(key any) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.seen, key)
+	}
+	switch m := r.(type) {
+	case *clusterv3.Cluster:
+		runtime.AddCleanup(m, forget, key)
+	case *listenerv3.Listener:
+		runtime.AddCleanup(m, forget, key)
+	}
+}
+
+// identityKey is a weak pointer to the resources proxies share (clusters,
+// listeners); others are found by content only.
+func identityKey(r named) (any, bool) {
+	switch m := r.(type) {
+	case *clusterv3.Cluster:
+		return weak.Make(m), true
+	case *listenerv3.Listener:
+		return weak.Make(m), true
+	}
+	return nil, false
 }
 
 func (c *Cache) lookup(key cacheKey) *fragment {

@@ -69,6 +69,7 @@ type options struct {
 	webhookCertPath      string
 	webhookAddr          string
 	probeAddr            string
+	pprofAddr            string
 	enableLeaderElection bool
 	leaderElectionNS     string
 	enableHTTP2          bool
@@ -92,6 +93,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.webhookAddr, "webhook-bind-address", ":9443",
 		"The address the webhook server binds to (host:port; an empty host means every interface).")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the health and readiness probes bind to.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
+		"The address Go's pprof endpoints (/debug/pprof/) bind to, 0 to disable them. Unauthenticated: bind it to loopback.")
 	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false,
 		"Elect a leader so that only one replica of the manager reconciles at a time.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "",
@@ -210,6 +213,7 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 		Metrics:                 metricsOpts,
 		WebhookServer:           webhook.NewServer(webhookOpts),
 		HealthProbeBindAddress:  opts.probeAddr,
+		PprofBindAddress:        opts.pprofAddr,
 		LeaderElection:          opts.enableLeaderElection,
 		LeaderElectionID:        "mizzen.networking.mizzen.dev",
 		LeaderElectionNamespace: opts.leaderElectionNS,

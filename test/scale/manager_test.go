@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -36,6 +37,7 @@ func buildManager(ctx context.Context, dir string) (string, error) {
 type manager struct {
 	pid         int
 	metricsURL  string
+	pprofURL    string
 	cluster     *cluster.Cluster
 	httpClient  *http.Client
 	logFilePath string
@@ -54,11 +56,16 @@ func startManager(ctx context.Context, c *cluster.Cluster, bin string) (*manager
 	if err != nil {
 		return nil, err
 	}
+	pprofAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
 	pid, err := c.StartProcess(managerProcess, bin, []string{
 		"--kubeconfig=" + c.Kubeconfig(),
 		"--metrics-bind-address=" + metricsAddr,
 		"--metrics-secure=false",
 		"--health-probe-bind-address=" + probeAddr,
+		"--pprof-bind-address=" + pprofAddr,
 	}, []string{"ENABLE_WEBHOOKS=false"})
 	if err != nil {
 		return nil, err
@@ -66,6 +73,7 @@ func startManager(ctx context.Context, c *cluster.Cluster, bin string) (*manager
 	m := &manager{
 		pid:         pid,
 		metricsURL:  "http://" + metricsAddr + "/metrics",
+		pprofURL:    "http://" + pprofAddr + "/debug/pprof",
 		cluster:     c,
 		httpClient:  &http.Client{Timeout: 10 * time.Second},
 		logFilePath: c.LogFile(managerProcess),
@@ -103,6 +111,63 @@ func (m *manager) healthy() error {
 
 // peakRSS is the manager's high-water resident memory so far (VmHWM), in bytes.
 func (m *manager) peakRSS() (int64, error) { return m.cluster.PeakRSS(managerProcess) }
+
+// saveHeapProfile writes the manager's heap profile (/debug/pprof/heap) beside its log, as
+// manager-heap-<name>.pprof, and returns the file's path. With gc, the manager collects garbage
+// first, so the profile's inuse figures are the live heap of this moment; without, they are as of
+// the last collection. Read it with: go tool pprof -top -sample_index=inuse_space <file>.
+func (m *manager) saveHeapProfile(name string, gc bool) (string, error) {
+	url := m.pprofURL + "/heap"
+	if gc {
+		url += "?gc=1"
+	}
+	resp, err := m.httpClient.Get(url)
+	if err != nil {
+		return "", fmt.Errorf("reading the manager's heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("reading the manager's heap profile: %s", resp.Status)
+	}
+	path := filepath.Join(filepath.Dir(m.logFilePath), "manager-heap-"+name+".pprof")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return path, f.Close()
+}
+
+// heapAtPeak saves a heap profile (manager-heap-peak.pprof, without a forced collection) each time
+// the manager's peak RSS has grown by step since the last one, until stop is closed: the last one
+// saved shows the heap near the run's peak.
+func (m *manager) heapAtPeak(step int64, stop <-chan struct{}) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		var saved int64
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			peak, err := m.peakRSS()
+			if err != nil || peak < saved+step {
+				continue
+			}
+			if _, err := m.saveHeapProfile("peak", false); err == nil {
+				saved = peak
+			}
+		}
+	}()
+	return done
+}
 
 // metrics are the samples of one scrape, keyed by series as exposed: name{labels}.
 type metrics map[string]float64

@@ -210,6 +210,7 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  newScheme(),
+		Cache:                   controllers.CacheOptions(),
 		Metrics:                 metricsOpts,
 		WebhookServer:           webhook.NewServer(webhookOpts),
 		HealthProbeBindAddress:  opts.probeAddr,

@@ -16,8 +16,15 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// DefaultCacheEntries bounds a Cache: about 2 KiB of YAML each.
+// DefaultCacheEntries bounds a Cache's number of resources.
 const DefaultCacheEntries = 100_000
+
+// DefaultCacheBytes bounds the YAML a Cache holds. Resources are from about 1 KiB (a cluster) to
+// hundreds of KiB (an outbound listener routing to every service of a namespace), and every
+// endpoint or rule change adds new ones, so the number of entries alone does not bound the memory:
+// 100,000 entries could hold gigabytes. What one snapshot's proxies share is a few MiB at 1,000
+// services; the bound leaves room for that several times over.
+const DefaultCacheBytes = 32 << 20
 
 // Cache renders like Renderer but memoizes each resource's YAML once it has
 // been validated and verified, keyed by the resource's content. Proxies
@@ -31,9 +38,13 @@ type Cache struct {
 	// MaxEntries bounds the cache; 0 means DefaultCacheEntries. When full,
 	// entries unused since the previous sweep are dropped.
 	MaxEntries int
+	// MaxCachedBytes bounds the YAML held (the fragments' text); 0 means
+	// DefaultCacheBytes. Reaching it sweeps as MaxEntries does.
+	MaxCachedBytes int
 
 	mu      sync.Mutex
 	entries map[cacheKey]*fragment
+	bytes   int // of the entries' text
 }
 
 type cacheKey struct {
@@ -141,21 +152,44 @@ func (c *Cache) fragment(file string, r named) (*fragment, error) {
 	if c.entries == nil {
 		c.entries = map[cacheKey]*fragment{}
 	}
-	if len(c.entries) >= cmp.Or(c.MaxEntries, DefaultCacheEntries) {
+	if c.full(len(fr.text)) {
 		c.sweep()
 	}
 	fr.used = true
+	if old := c.entries[key]; old != nil { // a concurrent render of the same resource
+		c.bytes -= len(old.text)
+	}
 	c.entries[key] = fr
+	c.bytes += len(fr.text)
 	return fr, nil
+}
+
+// full reports whether adding an entry of size bytes would pass a bound.
+func (c *Cache) full(size int) bool {
+	return len(c.entries) >= cmp.Or(c.MaxEntries, DefaultCacheEntries) ||
+		c.bytes+size > cmp.Or(c.MaxCachedBytes, DefaultCacheBytes)
+}
+
+// CachedBytes is the YAML the cache holds.
+func (c *Cache) CachedBytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }
 
 // sweep drops entries not used since the last sweep, or all if every one
 // was: a clock approximation of LRU, O(1) per insertion amortized.
 func (c *Cache) sweep() {
 	before := len(c.entries)
-	maps.DeleteFunc(c.entries, func(_ cacheKey, fr *fragment) bool { return !fr.used })
+	maps.DeleteFunc(c.entries, func(_ cacheKey, fr *fragment) bool {
+		if !fr.used {
+			c.bytes -= len(fr.text)
+		}
+		return !fr.used
+	})
 	if len(c.entries) == before {
 		clear(c.entries)
+		c.bytes = 0
 	}
 	for _, fr := range c.entries {
 		fr.used = false

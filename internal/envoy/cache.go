@@ -22,9 +22,10 @@ const DefaultCacheEntries = 100_000
 // DefaultCacheBytes bounds the YAML a Cache holds. Resources are from about 1 KiB (a cluster) to
 // hundreds of KiB (an outbound listener routing to every service of a namespace), and every
 // endpoint or rule change adds new ones, so the number of entries alone does not bound the memory:
-// 100,000 entries could hold gigabytes. What one snapshot's proxies share is a few MiB at 1,000
-// services; the bound leaves room for that several times over.
-const DefaultCacheBytes = 32 << 20
+// 100,000 entries could hold gigabytes. What the proxies of one snapshot share is under 10 MiB at
+// 1,000 services (scoped to 20 namespaces) or 100 services (unscoped); the bound leaves room for
+// that and for the previous snapshot's resources, which sweeps drop.
+const DefaultCacheBytes = 16 << 20
 
 // Cache renders like Renderer but memoizes each resource's YAML once it has
 // been validated and verified, keyed by the resource's content. Proxies

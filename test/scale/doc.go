@@ -14,6 +14,24 @@
 // and logs (the manager's log is logs/mizzen-manager.log; a temporary one is removed after a
 // passing run). Progress and per-phase figures go to stderr as they happen.
 //
+// Larger meshes, as Istio users run them: MIZZEN_SCALE_NAMESPACES=N spreads the services over N
+// meshed namespaces mesh-scale-0 … mesh-scale-<N-1> (service i in namespace i mod N; default 1:
+// everything in mesh-scale), and MIZZEN_SCALE_EGRESS=namespace scopes every proxy to the services
+// of its own namespace (annotation mizzen.dev/egress-hosts "./*" on the pod templates, Istio's
+// Sidecar egress hosts; default "all": unscoped, every proxy sees every service). Scoped, a
+// VirtualService shapes only the proxies of its namespace, so its Ready condition counts those
+// ("M/M proxies" with M the namespace's pods, internal/rollout's count), a weight change re-stamps
+// those pods alone (asserted), and the all-VirtualServices change still changes every proxy.
+// Unscoped at 1,000 services a proxy's config would pass the 1 MiB ConfigMap limit.
+// MIZZEN_SCALE_GOMEMLIMIT sets the manager's GOMEMLIMIT (e.g. 120MiB; default none).
+//
+// Memory: the manager serves pprof on a loopback port (--pprof-bind-address), and the harness
+// saves heap profiles beside the manager's log: manager-heap-converged.pprof, -one-vs.pprof and
+// -end.pprof (each after a forced collection: the live heap), and manager-heap-peak.pprof (the
+// heap as of the last collection, saved each time the peak RSS grew by 16 MiB: near the peak).
+// Read them with `go tool pprof -top -sample_index=inuse_space <file>`; keep them with
+// MIZZEN_SCALE_STATE_DIR.
+//
 // What one run does:
 //
 //  1. starts the cluster (a fake node per 110 pods, no cert-manager: the proxy reconciler then

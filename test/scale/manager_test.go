@@ -45,9 +45,9 @@ type manager struct {
 
 // startManager runs bin against c as it runs in a cluster, minus webhooks (ENABLE_WEBHOOKS=false)
 // and cert-manager (not installed: the proxy reconciler then writes configs without
-// Certificates), with plain-HTTP metrics on a loopback port. It returns once /readyz answers.
-// c.Stop ends it.
-func startManager(ctx context.Context, c *cluster.Cluster, bin string) (*manager, error) {
+// Certificates), with plain-HTTP metrics and pprof on loopback ports, and with env added to its
+// environment. It returns once /readyz answers. c.Stop ends it.
+func startManager(ctx context.Context, c *cluster.Cluster, bin string, env []string) (*manager, error) {
 	metricsAddr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func startManager(ctx context.Context, c *cluster.Cluster, bin string) (*manager
 		"--metrics-secure=false",
 		"--health-probe-bind-address=" + probeAddr,
 		"--pprof-bind-address=" + pprofAddr,
-	}, []string{"ENABLE_WEBHOOKS=false"})
+	}, append([]string{"ENABLE_WEBHOOKS=false"}, env...))
 	if err != nil {
 		return nil, err
 	}

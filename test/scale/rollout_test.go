@@ -43,6 +43,9 @@ type params struct {
 	// stateDir is the cluster's state dir (MIZZEN_SCALE_STATE_DIR); default a temp dir, removed
 	// after a passing run.
 	stateDir string
+	// memLimit is the manager's GOMEMLIMIT (MIZZEN_SCALE_GOMEMLIMIT, e.g. 120MiB); empty: none, as
+	// config/manager runs it unless told otherwise.
+	memLimit string
 }
 
 func paramsFromEnv(b *testing.B) params {
@@ -63,6 +66,7 @@ func paramsFromEnv(b *testing.B) params {
 		all:         os.Getenv("MIZZEN_SCALE_ALL") != "0",
 		bareWorkers: num("MIZZEN_SCALE_BARE_WORKERS", 4),
 		stateDir:    os.Getenv("MIZZEN_SCALE_STATE_DIR"),
+		memLimit:    os.Getenv("MIZZEN_SCALE_GOMEMLIMIT"),
 	}
 	switch e := os.Getenv("MIZZEN_SCALE_EGRESS"); e {
 	case "", "all":
@@ -144,7 +148,11 @@ func BenchmarkRollout(b *testing.B) {
 	if err := <-built; err != nil {
 		b.Fatal(err)
 	}
-	m, err := startManager(ctx, c, bin)
+	var env []string
+	if p.memLimit != "" {
+		env = append(env, "GOMEMLIMIT="+p.memLimit)
+	}
+	m, err := startManager(ctx, c, bin, env)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -531,7 +539,11 @@ func report(b *testing.B, p params, r results) {
 			s.services, r.allReady.Round(time.Millisecond), r.all.writes, r.all.bytes/mib, r.all.writes/float64(s.pods), r.changedAll, s.pods, r.all.renders, r.all.builds)
 	}
 	fmt.Fprintf(&sb, "  no-op resync (Service annotated): %.0f reconciles, %.0f renders, %.0f ConfigMap writes (target 0)\n", r.noop.reconciles, r.noop.renders, r.noop.writes)
-	fmt.Fprintf(&sb, "  manager peak RSS: %.0f MiB (target < 150 MiB at 1,000 services / 2,000 pods)\n", float64(r.peakRSS)/mib)
+	limit := "no GOMEMLIMIT"
+	if p.memLimit != "" {
+		limit = "GOMEMLIMIT=" + p.memLimit
+	}
+	fmt.Fprintf(&sb, "  manager peak RSS: %.0f MiB, %s (target < 150 MiB at 1,000 services / 2,000 pods)\n", float64(r.peakRSS)/mib, limit)
 	fmt.Fprintf(&sb, "  proxy ConfigMap: %.1f KiB\n", float64(r.configBytes)/1024)
 	fmt.Fprintf(&sb, "  bare client, %d workers: %d updates of that size in %s = %.1f writes/s; each with a pod patch: %s = %.1f writes/s\n",
 		p.bareWorkers, s.pods, r.bareElapsed.Round(time.Millisecond), r.bareRate, r.barePairElapsed.Round(time.Millisecond), r.barePairRate)

@@ -18,10 +18,13 @@ import (
 type podStore struct {
 	reader client.Reader
 	// informer is the pod informer of the manager's cache; nil until SetupWithManager.
-	informer interface {
-		HasSynced() bool
-		GetIndexer() toolscache.Indexer
-	}
+	informer indexedInformer
+}
+
+// indexedInformer is what podStore needs of a client-go shared informer.
+type indexedInformer interface {
+	HasSynced() bool
+	GetIndexer() toolscache.Indexer
 }
 
 // usePodIndex makes s read the pod informer's namespace index of mgr's cache, when the cache's
@@ -31,10 +34,7 @@ func (s *podStore) usePodIndex(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	if indexed, ok := inf.(interface {
-		HasSynced() bool
-		GetIndexer() toolscache.Indexer
-	}); ok {
+	if indexed, ok := inf.(indexedInformer); ok {
 		s.informer = indexed
 	}
 	return nil

@@ -64,3 +64,6 @@ func (s *podStore) each(ctx context.Context, ns string, fn func(*corev1.Pod)) er
 	}
 	return nil
 }
+
+// The manager's cache hands out client-go shared informers (controller-runtime's informer cache).
+var _ indexedInformer = toolscache.SharedIndexInformer(nil)

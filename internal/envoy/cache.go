@@ -39,13 +39,14 @@ type Cache struct {
 	// MaxEntries bounds the cache; 0 means DefaultCacheEntries. When full,
 	// entries unused since the previous sweep are dropped.
 	MaxEntries int
-	// MaxCachedBytes bounds the YAML held (the fragments' text); 0 means
-	// DefaultCacheBytes. Reaching it sweeps as MaxEntries does.
+	// MaxCachedBytes bounds the YAML held (the capacity of the fragments'
+	// text, which is what they occupy); 0 means DefaultCacheBytes. Reaching
+	// it sweeps as MaxEntries does.
 	MaxCachedBytes int
 
 	mu      sync.Mutex
 	entries map[cacheKey]*fragment
-	bytes   int // of the entries' text
+	bytes   int // capacity of the entries' text
 }
 
 type cacheKey struct {
@@ -153,15 +154,15 @@ func (c *Cache) fragment(file string, r named) (*fragment, error) {
 	if c.entries == nil {
 		c.entries = map[cacheKey]*fragment{}
 	}
-	if c.full(len(fr.text)) {
+	if c.full(cap(fr.text)) {
 		c.sweep()
 	}
 	fr.used = true
 	if old := c.entries[key]; old != nil { // a concurrent render of the same resource
-		c.bytes -= len(old.text)
+		c.bytes -= cap(old.text)
 	}
 	c.entries[key] = fr
-	c.bytes += len(fr.text)
+	c.bytes += cap(fr.text)
 	return fr, nil
 }
 
@@ -184,7 +185,7 @@ func (c *Cache) sweep() {
 	before := len(c.entries)
 	maps.DeleteFunc(c.entries, func(_ cacheKey, fr *fragment) bool {
 		if !fr.used {
-			c.bytes -= len(fr.text)
+			c.bytes -= cap(fr.text)
 		}
 		return !fr.used
 	})

@@ -108,7 +108,7 @@ func TestCacheBoundedByBytes(t *testing.T) {
 		held := 0
 		c.mu.Lock()
 		for _, fr := range c.entries {
-			held += len(fr.text)
+			held += cap(fr.text)
 		}
 		c.mu.Unlock()
 		if n := c.CachedBytes(); n != held || n > bound {

@@ -94,7 +94,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.webhookAddr, "webhook-bind-address", ":9443",
 		"The address the webhook server binds to (host:port; an empty host means every interface).")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the health and readiness probes bind to.")
-	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "The address Go's pprof handlers (/debug/pprof/) bind to, for profiling; \"0\" disables them. Keep it on loopback: they are not authenticated.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
+		"The address Go's pprof endpoints (/debug/pprof/) bind to, 0 to disable them. Unauthenticated: bind it to loopback.")
 	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false,
 		"Elect a leader so that only one replica of the manager reconciles at a time.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "",
@@ -212,6 +213,7 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  newScheme(),
+		Cache:                   controllers.CacheOptions(),
 		Metrics:                 metricsOpts,
 		WebhookServer:           webhook.NewServer(webhookOpts),
 		HealthProbeBindAddress:  opts.probeAddr,

@@ -50,6 +50,7 @@ var _ = Describe("flags", func() {
 		o, err := parseFlags(nil)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(o.metricsAddr).To(Equal("0"))
+		Expect(o.pprofAddr).To(Equal("0"), "pprof is off unless asked for")
 		Expect(o.secureMetrics).To(BeTrue())
 		Expect(o.probeAddr).To(Equal(":8081"))
 		Expect(o.enableLeaderElection).To(BeFalse())
@@ -130,10 +131,11 @@ var _ = Describe("flags", func() {
 })
 
 var _ = Describe("the manager against a real apiserver", func() {
-	It("serves health and readiness probes and HTTP metrics, then stops when its context ends", func() {
+	It("serves health and readiness probes, HTTP metrics and pprof, then stops when its context ends", func() {
 		GinkgoT().Setenv("ENABLE_WEBHOOKS", "false")
-		probe, metrics := freeAddr(), freeAddr()
-		opts, err := parseFlags([]string{"--health-probe-bind-address=" + probe, "--metrics-bind-address=" + metrics, "--metrics-secure=false"})
+		probe, metrics, pprof := freeAddr(), freeAddr(), freeAddr()
+		opts, err := parseFlags([]string{"--health-probe-bind-address=" + probe, "--metrics-bind-address=" + metrics, "--metrics-secure=false",
+			"--pprof-bind-address=" + pprof})
 		Expect(err).NotTo(HaveOccurred())
 
 		ctx, cancel := context.WithCancel(context.Background())
@@ -141,7 +143,8 @@ var _ = Describe("the manager against a real apiserver", func() {
 		go func() { done <- run(ctx, cfg, opts) }()
 		DeferCleanup(func() { cancel(); Eventually(done).Should(Receive(BeNil())) })
 
-		for _, url := range []string{"http://" + probe + "/healthz", "http://" + probe + "/readyz", "http://" + metrics + "/metrics"} {
+		for _, url := range []string{"http://" + probe + "/healthz", "http://" + probe + "/readyz", "http://" + metrics + "/metrics",
+			"http://" + pprof + "/debug/pprof/heap"} {
 			Eventually(func() (int, error) {
 				resp, err := http.Get(url)
 				if err != nil {

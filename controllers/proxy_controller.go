@@ -121,6 +121,8 @@ type ProxyReconciler struct {
 	onRecorded []func()
 	// creds copies gateway credentials (credentials.go); set by SetupWithManager.
 	creds *credentialSync
+	// pods walks the cached pods of a namespace without copying them (pods.go).
+	pods podStore
 }
 
 // NewProxyReconciler returns the proxy reconciler; opts.Identity must be valid after defaults.
@@ -133,6 +135,7 @@ func NewProxyReconciler(c client.Client, rec events.EventRecorder, opts ProxyOpt
 		snapshots: newSnapshotSource(c, mesh.Settings{TrustDomain: opts.Identity.TrustDomain}),
 		renderer:  &envoy.Cache{},
 		tracker:   rollout.NewTracker(),
+		pods:      podStore{reader: c},
 		// SetupWithManager turns this off when cert-manager is not installed.
 		certificates: true,
 	}
@@ -560,6 +563,9 @@ func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := r.setupCredentials(mgr, b); err != nil {
 		return err
 	}
+	if err := r.pods.usePodIndex(mgr); err != nil {
+		return fmt.Errorf("getting the pod informer: %w", err)
+	}
 	return b.
 		Watches(&corev1.Pod{}, r.podSnapshotHandler()).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.namespacePods),
@@ -666,18 +672,10 @@ func (r *ProxyReconciler) allProxies(ctx context.Context, inNS func(string) bool
 // change them.
 func (r *ProxyReconciler) eachProxy(ctx context.Context, inNS func(string) bool, fn func(*corev1.Pod)) {
 	log := logf.FromContext(ctx)
-	seen := map[types.NamespacedName]bool{}
-	add := func(pods []corev1.Pod) {
-		for i := range pods {
-			p := &pods[i]
-			key := client.ObjectKeyFromObject(p)
-			if p.Labels[ProxyLabel] == ProxyLabelDisabled || seen[key] {
-				continue
-			}
-			seen[key] = true
-			fn(p)
-		}
-	}
+	// Every pod of a namespace walked here is given (unless opted out), so a gateway pod is given
+	// below only when its namespace was not walked.
+	walked := map[string]bool{}
+	seen := map[types.NamespacedName]bool{} // gateway pods picked by several Gateways
 	nss := &metav1.PartialObjectMetadataList{}
 	nss.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
 	if err := r.List(ctx, nss, client.MatchingLabels{MeshLabel: MeshLabelEnabled}); err != nil {
@@ -688,12 +686,16 @@ func (r *ProxyReconciler) eachProxy(ctx context.Context, inNS func(string) bool,
 		if inNS != nil && !inNS(ns.Name) {
 			continue
 		}
-		pods := &corev1.PodList{}
-		if err := r.List(ctx, pods, client.InNamespace(ns.Name), client.UnsafeDisableDeepCopy); err != nil {
+		err := r.pods.each(ctx, ns.Name, func(p *corev1.Pod) {
+			if p.Labels[ProxyLabel] != ProxyLabelDisabled {
+				fn(p)
+			}
+		})
+		if err != nil {
 			log.Error(err, "listing pods", "namespace", ns.Name)
 			continue
 		}
-		add(pods.Items)
+		walked[ns.Name] = true
 	}
 	gws := &networkingv1alpha1.GatewayList{}
 	if err := r.List(ctx, gws, client.UnsafeDisableDeepCopy); err != nil {
@@ -702,7 +704,7 @@ func (r *ProxyReconciler) eachProxy(ctx context.Context, inNS func(string) bool,
 	}
 	for i := range gws.Items {
 		r.eachGatewayPod(ctx, &gws.Items[i], func(p *corev1.Pod) {
-			if key := client.ObjectKeyFromObject(p); !seen[key] {
+			if key := client.ObjectKeyFromObject(p); !walked[p.Namespace] && !seen[key] {
 				seen[key] = true
 				fn(p)
 			}
@@ -767,14 +769,13 @@ func (r *ProxyReconciler) eachGatewayPod(ctx context.Context, gw *networkingv1al
 // namespacePods reconciles the pods of a namespace whose labels changed (it may have joined or
 // left the mesh).
 func (r *ProxyReconciler) namespacePods(ctx context.Context, ns client.Object) []reconcile.Request {
-	pods := &corev1.PodList{}
-	if err := r.List(ctx, pods, client.InNamespace(ns.GetName()), client.UnsafeDisableDeepCopy); err != nil {
+	var out []reconcile.Request
+	err := r.pods.each(ctx, ns.GetName(), func(p *corev1.Pod) {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(p)})
+	})
+	if err != nil {
 		logf.FromContext(ctx).Error(err, "listing pods", "namespace", ns.GetName())
 		return nil
-	}
-	out := make([]reconcile.Request, 0, len(pods.Items))
-	for i := range pods.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pods.Items[i])})
 	}
 	return out
 }

@@ -19,8 +19,16 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// DefaultCacheEntries bounds a Cache: about 2 KiB of YAML each.
+// DefaultCacheEntries bounds a Cache's number of resources.
 const DefaultCacheEntries = 100_000
+
+// DefaultCacheBytes bounds the YAML a Cache holds. Resources are from about 1 KiB (a cluster) to
+// hundreds of KiB (an outbound listener routing to every service of a namespace), and every
+// endpoint or rule change adds new ones, so the number of entries alone does not bound the memory:
+// 100,000 entries could hold gigabytes. What the proxies of one snapshot share is under 10 MiB at
+// 1,000 services (scoped to 20 namespaces) or 100 services (unscoped); the bound leaves room for
+// that and for the previous snapshot's resources, which sweeps drop.
+const DefaultCacheBytes = 16 << 20
 
 // Cache renders like Renderer but memoizes each resource's YAML once it has
 // been validated and verified, keyed by the resource's content. Proxies
@@ -34,9 +42,14 @@ type Cache struct {
 	// MaxEntries bounds the cache; 0 means DefaultCacheEntries. When full,
 	// entries unused since the previous sweep are dropped.
 	MaxEntries int
+	// MaxCachedBytes bounds the YAML held (the capacity of the fragments'
+	// text, which is what they occupy); 0 means DefaultCacheBytes. Reaching
+	// it sweeps as MaxEntries does.
+	MaxCachedBytes int
 
 	mu      sync.Mutex
 	entries map[cacheKey]*fragment
+	bytes   int // capacity of the entries' text
 	nextID  uint64
 	// docs memoizes whole files by what they were assembled from: the
 	// proxies of a namespace mostly share cds.yaml, and every render of a
@@ -51,7 +64,7 @@ type Cache struct {
 }
 
 // maxDocBytes bounds the memoized files; when full they are all dropped.
-const maxDocBytes = 16 << 20
+const maxDocBytes = 8 << 20
 
 // document is one rendered file and the SHA-256 of its content.
 type document struct {
@@ -231,13 +244,17 @@ func (c *Cache) store(key cacheKey, fr *fragment) {
 	if c.entries == nil {
 		c.entries = map[cacheKey]*fragment{}
 	}
-	if len(c.entries) >= cmp.Or(c.MaxEntries, DefaultCacheEntries) {
+	if c.full(cap(fr.text)) {
 		c.sweep()
 	}
 	fr.used = true
+	if old := c.entries[key]; old != nil { // a concurrent render of the same resource
+		c.bytes -= cap(old.text)
+	}
 	c.nextID++
 	fr.id = c.nextID
 	c.entries[key] = fr
+	c.bytes += cap(fr.text)
 }
 
 // bootstrap renders envoy.yaml, memoized like the other files: it changes
@@ -314,13 +331,32 @@ func (c *Cache) storeDoc(key [sha256.Size]byte, text []byte) *document {
 	return d
 }
 
+// full reports whether adding an entry of size bytes would pass a bound.
+func (c *Cache) full(size int) bool {
+	return len(c.entries) >= cmp.Or(c.MaxEntries, DefaultCacheEntries) ||
+		c.bytes+size > cmp.Or(c.MaxCachedBytes, DefaultCacheBytes)
+}
+
+// CachedBytes is the YAML the cache holds.
+func (c *Cache) CachedBytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}
+
 // sweep drops entries not used since the last sweep, or all if every one
 // was: a clock approximation of LRU, O(1) per insertion amortized.
 func (c *Cache) sweep() {
 	before := len(c.entries)
-	maps.DeleteFunc(c.entries, func(_ cacheKey, fr *fragment) bool { return !fr.used })
+	maps.DeleteFunc(c.entries, func(_ cacheKey, fr *fragment) bool {
+		if !fr.used {
+			c.bytes -= cap(fr.text)
+		}
+		return !fr.used
+	})
 	if len(c.entries) == before {
 		clear(c.entries)
+		c.bytes = 0
 	}
 	for _, fr := range c.entries {
 		fr.used = false

@@ -128,6 +128,35 @@ func TestCacheSharesFiles(t *testing.T) {
 	}
 }
 
+// The bytes bound holds whatever the entries' sizes, the accounting matches the entries, and a
+// render that sweeps still renders what the uncached renderer does.
+func TestCacheBoundedByBytes(t *testing.T) {
+	const bound = 64 << 10
+	c := &Cache{MaxCachedBytes: bound}
+	for i := range 6 {
+		ls, cs := scaleConfig(40 * (i + 1))
+		got, err := c.Render(testNode(), ls, cs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := mustRender(t, testNode(), ls, cs); got.Hash != want.Hash {
+			t.Fatalf("render %d: hash %s, uncached %s", i, got.Hash, want.Hash)
+		}
+		held := 0
+		c.mu.Lock()
+		for _, fr := range c.entries {
+			held += cap(fr.text)
+		}
+		c.mu.Unlock()
+		if n := c.CachedBytes(); n != held || n > bound {
+			t.Fatalf("render %d: %d bytes counted, %d held, bound %d", i, n, held, bound)
+		}
+	}
+	if c.Len() == 0 {
+		t.Error("the cache kept nothing")
+	}
+}
+
 // Run with -race: concurrent renders share the cache.
 func TestCacheConcurrent(t *testing.T) {
 	c := &Cache{MaxEntries: 30}

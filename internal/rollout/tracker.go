@@ -1,6 +1,10 @@
 package rollout
 
 import (
+	"hash/maphash"
+	"maps"
+	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
@@ -20,15 +24,37 @@ type Carried struct {
 type Tracker struct {
 	mu      sync.RWMutex
 	proxies map[string]Carried
+	// sets interns the rule sets recorded, by content. The proxies of a namespace share one set
+	// per snapshot, but proxies written from different snapshots carry equal sets in different
+	// maps (each snapshot builds its own): at 2,000 proxies, converging over many snapshots, the
+	// copies were tens of MiB of the manager's heap. Interned, there is one per distinct content.
+	sets map[uint64][]*internedSet
+	seed maphash.Seed
+}
+
+type internedSet struct {
+	set  mesh.RuleVersions
+	refs int // recorded proxies carrying it
 }
 
 // NewTracker returns an empty tracker.
-func NewTracker() *Tracker { return &Tracker{proxies: map[string]Carried{}} }
+func NewTracker() *Tracker {
+	return &Tracker{proxies: map[string]Carried{}, sets: map[uint64][]*internedSet{}, seed: maphash.MakeSeed()}
+}
 
-// Record notes that proxy's config now carries c.
+// Record notes that proxy's config now carries c. The tracker keeps c.Rules' sets, or equal ones:
+// they must not be changed afterwards (mesh.RuleVersions are never changed once built).
 func (t *Tracker) Record(proxy string, c Carried) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if old, ok := t.proxies[proxy]; ok {
+		t.release(old.Rules)
+	}
+	rules := make(mesh.RuleSets, len(c.Rules))
+	for i, v := range c.Rules {
+		rules[i] = t.intern(v)
+	}
+	c.Rules = rules
 	t.proxies[proxy] = c
 }
 
@@ -36,7 +62,72 @@ func (t *Tracker) Record(proxy string, c Carried) {
 func (t *Tracker) Forget(proxy string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.proxies, proxy)
+	if old, ok := t.proxies[proxy]; ok {
+		t.release(old.Rules)
+		delete(t.proxies, proxy)
+	}
+}
+
+// intern returns the set recorded with v's content, or v, now recorded. Callers hold t.mu.
+func (t *Tracker) intern(v mesh.RuleVersions) mesh.RuleVersions {
+	h := t.hash(v)
+	for _, e := range t.sets[h] {
+		if maps.Equal(e.set, v) {
+			e.refs++
+			return e.set
+		}
+	}
+	t.sets[h] = append(t.sets[h], &internedSet{set: v, refs: 1})
+	return v
+}
+
+// release drops one reference to each of sets, and the sets no proxy carries any more. Callers
+// hold t.mu.
+func (t *Tracker) release(sets mesh.RuleSets) {
+	for _, v := range sets {
+		h := t.hash(v)
+		bucket := t.sets[h]
+		for i, e := range bucket {
+			if maps.Equal(e.set, v) {
+				if e.refs--; e.refs == 0 {
+					bucket = slices.Delete(bucket, i, i+1)
+				}
+				break
+			}
+		}
+		if len(bucket) == 0 {
+			delete(t.sets, h)
+		} else {
+			t.sets[h] = bucket
+		}
+	}
+}
+
+// hash is a hash of v's content, independent of map order.
+func (t *Tracker) hash(v mesh.RuleVersions) uint64 {
+	keys := slices.Sorted(maps.Keys(v))
+	var h maphash.Hash
+	h.SetSeed(t.seed)
+	var num []byte
+	for _, k := range keys {
+		h.WriteString(k)
+		num = strconv.AppendInt(num[:0], v[k], 10)
+		h.WriteByte(0)
+		h.Write(num)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
+}
+
+// distinctSets is the number of distinct rule sets the tracker holds.
+func (t *Tracker) distinctSets() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := 0
+	for _, b := range t.sets {
+		n += len(b)
+	}
+	return n
 }
 
 // Len is the number of proxies recorded.

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/controllers"
 )
 
 // startManager runs a manager with Mizzen's kinds in this process against the local cluster, with
@@ -35,6 +36,7 @@ func startManager(webhooks webhook.Server, setup func(ctrl.Manager) error) ctrl.
 	mgr, err := ctrl.NewManager(testCluster.RESTConfig(), ctrl.Options{
 		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 		WebhookServer: webhooks,
+		Cache:         controllers.CacheOptions(), // as main.go's manager
 		Controller:    config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())

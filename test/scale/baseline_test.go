@@ -68,9 +68,9 @@ func newBareLoop(ctx context.Context, base *rest.Config, data map[string]string,
 
 // round updates every ConfigMap once, changing its hash annotation as a manager write does (the
 // apiserver stores the whole object again), and returns how long that took. With pods, each
-// update is followed by an annotation patch of pods[i] in the mesh namespace, as the manager
+// update is followed by an annotation patch of mesh pod pods[i], as the manager
 // stamps the hash on the pod after writing its ConfigMap.
-func (l *bareLoop) round(ctx context.Context, round int, pods []string) (time.Duration, error) {
+func (l *bareLoop) round(ctx context.Context, round int, pods []types.NamespacedName) (time.Duration, error) {
 	start := time.Now()
 	err := parallel(len(l.cms), l.workers, func(i int) error {
 		cm := l.cms[i]
@@ -84,7 +84,7 @@ func (l *bareLoop) round(ctx context.Context, round int, pods []string) (time.Du
 			return nil
 		}
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, bareAnnotation, strconv.Itoa(round))
-		_, err = l.cs.CoreV1().Pods(meshNamespace).Patch(ctx, pods[i], types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		_, err = l.cs.CoreV1().Pods(pods[i].Namespace).Patch(ctx, pods[i].Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 		return err
 	})
 	if err != nil {

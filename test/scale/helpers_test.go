@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/mesh"
 )
 
 // The benchmark's pure helpers, tested without a cluster (go test ./test/scale runs these only).
@@ -92,8 +93,41 @@ func TestReplicas(t *testing.T) {
 	}
 }
 
+func TestMeshNamespaces(t *testing.T) {
+	one := meshSize{services: 4, pods: 10, namespaces: 1}
+	if got := one.meshNamespaces(); len(got) != 1 || got[0] != meshNamespace || one.watchNamespace() != meshNamespace {
+		t.Errorf("one namespace: %v, watching %q; want [%s]", got, one.watchNamespace(), meshNamespace)
+	}
+	if one.shapedBy(3) != 10 {
+		t.Errorf("unscoped: service 3 shapes %d proxies, want all 10", one.shapedBy(3))
+	}
+	// 5 services over 2 namespaces: svc-0, 2, 4 in mesh-scale-0 (3+3+2 pods), svc-1, 3 in mesh-scale-1 (3+2).
+	spread := meshSize{services: 5, pods: 13, namespaces: 2, scoped: true}
+	if spread.namespace(4) != "mesh-scale-0" || spread.namespace(3) != "mesh-scale-1" || spread.watchNamespace() != "" {
+		t.Errorf("namespaces of svc-4, svc-3: %s, %s; watching %q", spread.namespace(4), spread.namespace(3), spread.watchNamespace())
+	}
+	if a, b := spread.shapedBy(0), spread.shapedBy(1); a != 8 || b != 5 {
+		t.Errorf("scoped: services 0 and 1 shape %d and %d proxies, want 8 and 5 (their namespaces' pods)", a, b)
+	}
+	if !spread.inMesh("mesh-scale-1") || spread.inMesh("bare-writes") || spread.inMesh("default") {
+		t.Error("inMesh does not tell the mesh's namespaces from the others")
+	}
+	unscoped := spread
+	unscoped.scoped = false
+	if unscoped.shapedBy(1) != 13 {
+		t.Errorf("unscoped over 2 namespaces: service 1 shapes %d proxies, want all 13", unscoped.shapedBy(1))
+	}
+	dep := spread.deployment(1, "v1", 3)
+	if dep.Namespace != "mesh-scale-1" || dep.Spec.Template.Annotations[mesh.EgressHostsAnnotation] != "./*" {
+		t.Errorf("scoped deployment: namespace %s, template annotations %v", dep.Namespace, dep.Spec.Template.Annotations)
+	}
+	if one.deployment(1, "v1", 3).Spec.Template.Annotations != nil {
+		t.Error("unscoped deployment carries annotations")
+	}
+}
+
 func TestRolledOut(t *testing.T) {
-	vs := virtualService(0, 90, 10)
+	vs := virtualService(meshNamespace, 0, 90, 10)
 	vs.Generation = 2
 	ready := func(status metav1.ConditionStatus, reason string, gen int64, updated, total int32) {
 		vs.Status.Conditions = []metav1.Condition{{Type: v1.ConditionReady, Status: status, Reason: reason, ObservedGeneration: gen}}

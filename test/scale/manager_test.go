@@ -37,11 +37,11 @@ func buildManager(ctx context.Context, dir string) (string, error) {
 type manager struct {
 	pid         int
 	metricsURL  string
+	// pprofURL serves the manager's Go profiles (loopback only).
+	pprofURL    string
 	cluster     *cluster.Cluster
 	httpClient  *http.Client
 	logFilePath string
-	// pprofURL serves the manager's Go profiles (loopback only).
-	pprofURL string
 }
 
 // cpuProfile records the manager's CPU profile for d into file, in the background; wait returns
@@ -51,7 +51,7 @@ func (m *manager) cpuProfile(d time.Duration, file string) (wait func() error) {
 	go func() {
 		done <- func() error {
 			c := &http.Client{Timeout: d + time.Minute}
-			resp, err := c.Get(fmt.Sprintf("%sprofile?seconds=%d", m.pprofURL, int(d.Seconds())))
+			resp, err := c.Get(fmt.Sprintf("%s/profile?seconds=%d", m.pprofURL, int(d.Seconds())))
 			if err != nil {
 				return err
 			}
@@ -75,9 +75,9 @@ func (m *manager) cpuProfile(d time.Duration, file string) (wait func() error) {
 
 // startManager runs bin against c as it runs in a cluster, minus webhooks (ENABLE_WEBHOOKS=false)
 // and cert-manager (not installed: the proxy reconciler then writes configs without
-// Certificates), with plain-HTTP metrics on a loopback port. It returns once /readyz answers.
-// c.Stop ends it.
-func startManager(ctx context.Context, c *cluster.Cluster, bin string) (*manager, error) {
+// Certificates), with plain-HTTP metrics and pprof on loopback ports, and with env added to its
+// environment. It returns once /readyz answers. c.Stop ends it.
+func startManager(ctx context.Context, c *cluster.Cluster, bin string, env []string) (*manager, error) {
 	metricsAddr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
@@ -96,14 +96,14 @@ func startManager(ctx context.Context, c *cluster.Cluster, bin string) (*manager
 		"--metrics-secure=false",
 		"--health-probe-bind-address=" + probeAddr,
 		"--pprof-bind-address=" + pprofAddr,
-	}, []string{"ENABLE_WEBHOOKS=false"})
+	}, append([]string{"ENABLE_WEBHOOKS=false"}, env...))
 	if err != nil {
 		return nil, err
 	}
 	m := &manager{
 		pid:         pid,
 		metricsURL:  "http://" + metricsAddr + "/metrics",
-		pprofURL:    "http://" + pprofAddr + "/debug/pprof/",
+		pprofURL:    "http://" + pprofAddr + "/debug/pprof",
 		cluster:     c,
 		httpClient:  &http.Client{Timeout: 10 * time.Second},
 		logFilePath: c.LogFile(managerProcess),
@@ -141,6 +141,63 @@ func (m *manager) healthy() error {
 
 // peakRSS is the manager's high-water resident memory so far (VmHWM), in bytes.
 func (m *manager) peakRSS() (int64, error) { return m.cluster.PeakRSS(managerProcess) }
+
+// saveHeapProfile writes the manager's heap profile (/debug/pprof/heap) beside its log, as
+// manager-heap-<name>.pprof, and returns the file's path. With gc, the manager collects garbage
+// first, so the profile's inuse figures are the live heap of this moment; without, they are as of
+// the last collection. Read it with: go tool pprof -top -sample_index=inuse_space <file>.
+func (m *manager) saveHeapProfile(name string, gc bool) (string, error) {
+	url := m.pprofURL + "/heap"
+	if gc {
+		url += "?gc=1"
+	}
+	resp, err := m.httpClient.Get(url)
+	if err != nil {
+		return "", fmt.Errorf("reading the manager's heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("reading the manager's heap profile: %s", resp.Status)
+	}
+	path := filepath.Join(filepath.Dir(m.logFilePath), "manager-heap-"+name+".pprof")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return path, f.Close()
+}
+
+// heapAtPeak saves a heap profile (manager-heap-peak.pprof, without a forced collection) each time
+// the manager's peak RSS has grown by step since the last one, until stop is closed: the last one
+// saved shows the heap near the run's peak.
+func (m *manager) heapAtPeak(step int64, stop <-chan struct{}) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		var saved int64
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			peak, err := m.peakRSS()
+			if err != nil || peak < saved+step {
+				continue
+			}
+			if _, err := m.saveHeapProfile("peak", false); err == nil {
+				saved = peak
+			}
+		}
+	}()
+	return done
+}
 
 // metrics are the samples of one scrape, keyed by series as exposed: name{labels}.
 type metrics map[string]float64

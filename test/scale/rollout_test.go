@@ -45,6 +45,9 @@ type params struct {
 	// stateDir is the cluster's state dir (MIZZEN_SCALE_STATE_DIR); default a temp dir, removed
 	// after a passing run.
 	stateDir string
+	// memLimit is the manager's GOMEMLIMIT (MIZZEN_SCALE_GOMEMLIMIT, e.g. 120MiB); empty: none, as
+	// config/manager runs it unless told otherwise.
+	memLimit string
 }
 
 func paramsFromEnv(b *testing.B) params {
@@ -60,10 +63,22 @@ func paramsFromEnv(b *testing.B) params {
 		return n
 	}
 	p := params{
-		size:        meshSize{services: num("MIZZEN_SCALE_SERVICES", 100), pods: num("MIZZEN_SCALE_PODS", 1000)},
+		size: meshSize{services: num("MIZZEN_SCALE_SERVICES", 100), pods: num("MIZZEN_SCALE_PODS", 1000),
+			namespaces: num("MIZZEN_SCALE_NAMESPACES", 1)},
 		all:         os.Getenv("MIZZEN_SCALE_ALL") != "0",
 		bareWorkers: num("MIZZEN_SCALE_BARE_WORKERS", 4),
 		stateDir:    os.Getenv("MIZZEN_SCALE_STATE_DIR"),
+		memLimit:    os.Getenv("MIZZEN_SCALE_GOMEMLIMIT"),
+	}
+	switch e := os.Getenv("MIZZEN_SCALE_EGRESS"); e {
+	case "", "all":
+	case "namespace":
+		p.size.scoped = true
+	default:
+		b.Fatalf("MIZZEN_SCALE_EGRESS=%q: want all (the default: proxies see every service) or namespace", e)
+	}
+	if p.size.namespaces > p.size.services {
+		b.Fatalf("MIZZEN_SCALE_NAMESPACES=%d is more than MIZZEN_SCALE_SERVICES=%d", p.size.namespaces, p.size.services)
 	}
 	if os.Getenv("MIZZEN_SCALE_CPU_PROFILE") != "" {
 		p.cpuProfile = time.Duration(num("MIZZEN_SCALE_CPU_PROFILE", 0)) * time.Second
@@ -140,11 +155,18 @@ func BenchmarkRollout(b *testing.B) {
 	if err := <-built; err != nil {
 		b.Fatal(err)
 	}
-	m, err := startManager(ctx, c, bin)
+	var env []string
+	if p.memLimit != "" {
+		env = append(env, "GOMEMLIMIT="+p.memLimit)
+	}
+	m, err := startManager(ctx, c, bin, env)
 	if err != nil {
 		b.Fatal(err)
 	}
 	progress("manager pid %d, log %s", m.pid, m.logFilePath)
+	stopPeak := make(chan struct{})
+	peakSaved := m.heapAtPeak(16<<20, stopPeak)
+	defer func() { close(stopPeak); <-peakSaved }()
 	cl, err := client.NewWithWatch(c.RESTConfig(), client.Options{Scheme: newScheme()})
 	if err != nil {
 		b.Fatal(err)
@@ -157,19 +179,20 @@ func BenchmarkRollout(b *testing.B) {
 		b.Fatal(err)
 	}
 	progress("created %d services (%d pods) in %s", s.services, s.pods, time.Since(start).Round(time.Millisecond))
-	must(b, watchUntil(ctx, m.healthy, cl, &corev1.PodList{}, meshNamespace, convergeTimeout, fmt.Sprintf("%d pods running", s.pods),
-		func(pods map[string]*corev1.Pod) bool { return podsRunning(pods) == s.pods }))
+	must(b, watchUntil(ctx, m.healthy, cl, &corev1.PodList{}, s.watchNamespace(), convergeTimeout, fmt.Sprintf("%d pods running", s.pods),
+		func(pods map[string]*corev1.Pod) bool { return s.podsRunning(pods) == s.pods }))
 	progress("%d pods running after %s", s.pods, time.Since(start).Round(time.Millisecond))
-	must(b, watchUntil(ctx, m.healthy, cl, &discoveryv1.EndpointSliceList{}, meshNamespace, convergeTimeout, "every pod in its Service's EndpointSlices",
+	must(b, watchUntil(ctx, m.healthy, cl, &discoveryv1.EndpointSliceList{}, s.watchNamespace(), convergeTimeout, "every pod in its Service's EndpointSlices",
 		func(slices map[string]*discoveryv1.EndpointSlice) bool { return endpointsComplete(slices, s) }))
-	must(b, watchUntil(ctx, m.healthy, cl, &v1.VirtualServiceList{}, meshNamespace, convergeTimeout,
-		fmt.Sprintf("%d VirtualServices Ready on %d proxies", s.services, s.pods),
+	must(b, watchUntil(ctx, m.healthy, cl, &v1.VirtualServiceList{}, s.watchNamespace(), convergeTimeout,
+		fmt.Sprintf("%d VirtualServices Ready on the %d proxies they shape", s.services, s.pods),
 		func(vss map[string]*v1.VirtualService) bool { return allRolledOut(vss, nil, s) }))
 	r.converged = time.Since(start)
 	progress("initial convergence: %s", r.converged.Round(time.Millisecond))
 	must(b, settle(ctx, m))
 	r.settled = time.Since(start)
 	progress("manager idle after %s: %s", r.settled.Round(time.Millisecond), mustCounters(b, m))
+	saveHeap(b, m, "converged")
 
 	// The baseline, before the rollouts (each full rollout adds a proxy ConfigMap's size × pods to
 	// etcd's history, which slows every later write, to timeouts at 1,000 pods): the same number
@@ -192,8 +215,9 @@ func BenchmarkRollout(b *testing.B) {
 	}
 	must(b, settle(ctx, m))
 
-	// One VirtualService: 90/10 → 50/50. Every proxy routes to every service, so every ConfigMap changes.
-	before := podHashes(ctx, b, cl)
+	// One VirtualService: 90/10 → 50/50. Every proxy that sees the service (every proxy when
+	// unscoped, those of its namespace when scoped) routes to it, so their ConfigMaps change.
+	before := podHashes(ctx, b, cl, s)
 	c0 := mustCounters(b, m)
 	sampler := m.sampleWrites(500 * time.Millisecond)
 	cpu0 := cpu()
@@ -204,14 +228,15 @@ func BenchmarkRollout(b *testing.B) {
 		progress("recording the manager's CPU profile for %s into %s", p.cpuProfile, file)
 	}
 	start = time.Now()
-	gen, err := setWeights(ctx, cl, 0, 50, 50)
+	gen, err := s.setWeights(ctx, cl, 0, 50, 50)
 	if err != nil {
 		b.Fatal(err)
 	}
-	must(b, watchUntil(ctx, m.healthy, cl, &v1.VirtualServiceList{}, meshNamespace, rolloutTimeout, fmt.Sprintf("%s Ready for generation %d", serviceName(0), gen),
+	must(b, watchUntil(ctx, m.healthy, cl, &v1.VirtualServiceList{}, s.namespace(0), rolloutTimeout,
+		fmt.Sprintf("%s Ready for generation %d on %d proxies", serviceName(0), gen, s.shapedBy(0)),
 		func(vss map[string]*v1.VirtualService) bool {
 			vs := vss[serviceName(0)]
-			return vs != nil && rolledOut(vs, gen, s.pods)
+			return vs != nil && rolledOut(vs, gen, s.shapedBy(0))
 		}))
 	r.oneReady = time.Since(start)
 	r.oneCPU = cpu().minus(cpu0)
@@ -221,10 +246,11 @@ func BenchmarkRollout(b *testing.B) {
 	r.one = mustCounters(b, m).minus(c0)
 	r.writeWindow, r.windowWrites = sampler.window()
 	progress("one VirtualService rolled out in %s: %s", r.oneReady.Round(time.Millisecond), r.one)
-	r.changedOne = changedHashes(before, podHashes(ctx, b, cl))
-	if r.changedOne != s.pods {
-		b.Errorf("Ready for generation %d with %d of %d pods carrying a new config hash", gen, r.changedOne, s.pods)
+	r.changedOne = changedHashes(before, podHashes(ctx, b, cl, s))
+	if r.changedOne != s.shapedBy(0) {
+		b.Errorf("Ready for generation %d with %d pods carrying a new config hash, want the %d it shapes", gen, r.changedOne, s.shapedBy(0))
 	}
+	saveHeap(b, m, "one-vs")
 	if r.writeWindow > 0 {
 		r.managerRate = r.windowWrites / r.writeWindow.Seconds()
 	}
@@ -233,13 +259,13 @@ func BenchmarkRollout(b *testing.B) {
 
 	// Every VirtualService at once: → 80/20.
 	if p.all {
-		before = podHashes(ctx, b, cl)
+		before = podHashes(ctx, b, cl, s)
 		c0 = mustCounters(b, m)
 		gens := make(map[string]int64, s.services)
 		start = time.Now()
 		var mu sync.Mutex
 		err := parallel(s.services, 8, func(i int) error {
-			gen, err := setWeights(ctx, cl, i, 80, 20)
+			gen, err := s.setWeights(ctx, cl, i, 80, 20)
 			mu.Lock()
 			gens[serviceName(i)] = gen
 			mu.Unlock()
@@ -248,13 +274,13 @@ func BenchmarkRollout(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		must(b, watchUntil(ctx, m.healthy, cl, &v1.VirtualServiceList{}, meshNamespace, rolloutTimeout,
+		must(b, watchUntil(ctx, m.healthy, cl, &v1.VirtualServiceList{}, s.watchNamespace(), rolloutTimeout,
 			fmt.Sprintf("%d VirtualServices Ready for their new generation", s.services),
 			func(vss map[string]*v1.VirtualService) bool { return allRolledOut(vss, gens, s) }))
 		r.allReady = time.Since(start)
 		r.all = mustCounters(b, m).minus(c0)
 		progress("every VirtualService rolled out in %s: %s", r.allReady.Round(time.Millisecond), r.all)
-		r.changedAll = changedHashes(before, podHashes(ctx, b, cl))
+		r.changedAll = changedHashes(before, podHashes(ctx, b, cl, s))
 		if r.changedAll != s.pods {
 			b.Errorf("every VirtualService Ready with %d of %d pods carrying a new config hash", r.changedAll, s.pods)
 		}
@@ -264,7 +290,7 @@ func BenchmarkRollout(b *testing.B) {
 	// A no-op resync: a Service annotation changes no proxy's config. The manager reconciles every
 	// proxy of the namespace (the fan-out of a Service change) and must write nothing.
 	c0 = mustCounters(b, m)
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: serviceName(0), Namespace: meshNamespace}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: serviceName(0), Namespace: s.namespace(0)}}
 	touch := fmt.Sprintf(`{"metadata":{"annotations":{"scale.mizzen.dev/touched":%q}}}`, time.Now().Format(time.RFC3339Nano))
 	if err := cl.Patch(ctx, svc, client.RawPatch(types.MergePatchType, []byte(touch))); err != nil {
 		b.Fatal(err)
@@ -287,6 +313,7 @@ func BenchmarkRollout(b *testing.B) {
 	if r.peakRSS, err = m.peakRSS(); err != nil {
 		b.Fatal(err)
 	}
+	saveHeap(b, m, "end")
 
 	// The baseline again, each write followed by a pod annotation patch: the API work the manager
 	// does per proxy. Last, as its pod patches make the manager reconcile every proxy.
@@ -308,7 +335,7 @@ func progress(format string, args ...any) {
 // startBaseline creates the baseline's ConfigMaps, as large as a real proxy's, and times one
 // round of updates into r (see bareLoop).
 func startBaseline(ctx context.Context, cfg *rest.Config, cl client.Client, s meshSize, workers int, cpu func() cpuTimes, r *results) (*bareLoop, error) {
-	data, err := proxyConfigData(ctx, cl)
+	data, err := proxyConfigData(ctx, cl, s.namespace(0))
 	if err != nil {
 		return nil, err
 	}
@@ -328,17 +355,20 @@ func startBaseline(ctx context.Context, cfg *rest.Config, cl client.Client, s me
 
 // finishBaseline times a round of updates each followed by a patch of a mesh pod into r.
 func finishBaseline(ctx context.Context, cl client.Client, bare *bareLoop, s meshSize, cpu func() cpuTimes, r *results) error {
-	pods := &corev1.PodList{}
-	if err := cl.List(ctx, pods, client.InNamespace(meshNamespace)); err != nil {
-		return err
+	var names []types.NamespacedName
+	for _, ns := range s.meshNamespaces() {
+		pods := &corev1.PodList{}
+		if err := cl.List(ctx, pods, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for i := range pods.Items {
+			names = append(names, client.ObjectKeyFromObject(&pods.Items[i]))
+		}
 	}
-	if len(pods.Items) < s.pods {
-		return fmt.Errorf("%d mesh pods, want %d", len(pods.Items), s.pods)
+	if len(names) < s.pods {
+		return fmt.Errorf("%d mesh pods, want %d", len(names), s.pods)
 	}
-	names := make([]string, s.pods)
-	for i := range names {
-		names[i] = pods.Items[i].Name
-	}
+	names = names[:s.pods]
 	var err error
 	cpu0 := cpu()
 	if r.barePairElapsed, err = bare.round(ctx, 2, names); err != nil {
@@ -392,7 +422,7 @@ func newScheme() *runtime.Scheme {
 }
 
 // allRolledOut reports whether every one of the mesh's VirtualServices is rolled out on every
-// proxy: at the generation gens names, or (gens nil) at its current one.
+// proxy it shapes (meshSize.shapedBy): at the generation gens names, or (gens nil) at its current one.
 func allRolledOut(vss map[string]*v1.VirtualService, gens map[string]int64, s meshSize) bool {
 	for i := range s.services {
 		vs := vss[serviceName(i)]
@@ -403,7 +433,7 @@ func allRolledOut(vss map[string]*v1.VirtualService, gens map[string]int64, s me
 		if gens != nil {
 			gen = gens[vs.Name]
 		}
-		if !rolledOut(vs, gen, s.pods) {
+		if !rolledOut(vs, gen, s.shapedBy(i)) {
 			return false
 		}
 	}
@@ -443,18 +473,31 @@ func must(b *testing.B, err error) {
 	}
 }
 
-// podHashes maps each mesh pod to the config hash the manager stamped on it.
-func podHashes(ctx context.Context, b *testing.B, cl client.Client) map[string]string {
+// podHashes maps each mesh pod (namespace/name) to the config hash the manager stamped on it.
+func podHashes(ctx context.Context, b *testing.B, cl client.Client, s meshSize) map[string]string {
 	b.Helper()
-	pods := &corev1.PodList{}
-	if err := cl.List(ctx, pods, client.InNamespace(meshNamespace)); err != nil {
-		b.Fatal(err)
-	}
-	out := make(map[string]string, len(pods.Items))
-	for _, p := range pods.Items {
-		out[p.Name] = p.Annotations[envoy.HashAnnotation]
+	out := make(map[string]string, s.pods)
+	for _, ns := range s.meshNamespaces() {
+		pods := &corev1.PodList{}
+		if err := cl.List(ctx, pods, client.InNamespace(ns)); err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			out[p.Namespace+"/"+p.Name] = p.Annotations[envoy.HashAnnotation]
+		}
 	}
 	return out
+}
+
+// saveHeap saves the manager's live heap profile beside its log (see manager.saveHeapProfile); a
+// failure is reported, not fatal.
+func saveHeap(b *testing.B, m *manager, name string) {
+	path, err := m.saveHeapProfile(name, true)
+	if err != nil {
+		b.Errorf("heap profile %s: %v", name, err)
+		return
+	}
+	progress("heap profile: %s", path)
 }
 
 // changedHashes counts the pods of after whose hash is set and differs from before.
@@ -468,19 +511,20 @@ func changedHashes(before, after map[string]string) int {
 	return n
 }
 
-// proxyConfigData is the data of one proxy's main ConfigMap (routes), the payload the baseline writes.
-func proxyConfigData(ctx context.Context, cl client.Client) (map[string]string, error) {
+// proxyConfigData is the data of one proxy's main ConfigMap (routes) in namespace ns, the payload
+// the baseline writes.
+func proxyConfigData(ctx context.Context, cl client.Client, ns string) (map[string]string, error) {
 	pods := &corev1.PodList{}
-	if err := cl.List(ctx, pods, client.InNamespace(meshNamespace), client.Limit(1)); err != nil {
+	if err := cl.List(ctx, pods, client.InNamespace(ns), client.Limit(1)); err != nil {
 		return nil, fmt.Errorf("reading a mesh pod: %w", err)
 	}
 	if len(pods.Items) == 0 {
-		return nil, fmt.Errorf("no pod in namespace %s", meshNamespace)
+		return nil, fmt.Errorf("no pod in namespace %s", ns)
 	}
 	// The ConfigMap a weight change rewrites: routes, not clusters.
 	cm := &corev1.ConfigMap{}
 	name := envoy.ConfigMapName(pods.Items[0].Annotations[mesh.ProxyIDAnnotation])
-	if err := cl.Get(ctx, client.ObjectKey{Namespace: meshNamespace, Name: name}, cm); err != nil {
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, cm); err != nil {
 		return nil, fmt.Errorf("reading proxy ConfigMap %s: %w", name, err)
 	}
 	return cm.Data, nil
@@ -518,17 +562,26 @@ func report(b *testing.B, p params, r results) {
 	b.ReportMetric(e2eRatio, "mgr-e2e/bare-%")
 
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\n%d services × %d pods on %d fake nodes (cluster started in %s)\n", s.services, s.pods, r.nodes, r.clusterStart.Round(time.Second))
+	scope := "unscoped proxies (each sees every service)"
+	if s.scoped {
+		scope = fmt.Sprintf("scoped proxies (%s %q: each sees its namespace's services)", mesh.EgressHostsAnnotation, egressOwnNamespace)
+	}
+	fmt.Fprintf(&sb, "\n%d services × %d pods in %d namespace(s), %s, on %d fake nodes (cluster started in %s)\n",
+		s.services, s.pods, len(s.meshNamespaces()), scope, r.nodes, r.clusterStart.Round(time.Second))
 	fmt.Fprintf(&sb, "  initial convergence (create → pods running, endpoints complete, every VS Ready): %s; manager idle after %s\n",
 		r.converged.Round(time.Millisecond), r.settled.Round(time.Millisecond))
 	fmt.Fprintf(&sb, "  one VS 90/10→50/50: Ready in %s; %.0f ConfigMap writes (%.1f MiB), %d/%d pods re-stamped, %.0f renders, %.0f snapshot builds\n",
-		r.oneReady.Round(time.Millisecond), r.one.writes, r.one.bytes/mib, r.changedOne, s.pods, r.one.renders, r.one.builds)
+		r.oneReady.Round(time.Millisecond), r.one.writes, r.one.bytes/mib, r.changedOne, s.shapedBy(0), r.one.renders, r.one.builds)
 	if p.all {
 		fmt.Fprintf(&sb, "  all %d VS →80/20: all Ready in %s; %.0f ConfigMap writes (%.1f MiB; %.2f per proxy), %d/%d pods re-stamped, %.0f renders, %.0f snapshot builds\n",
 			s.services, r.allReady.Round(time.Millisecond), r.all.writes, r.all.bytes/mib, r.all.writes/float64(s.pods), r.changedAll, s.pods, r.all.renders, r.all.builds)
 	}
 	fmt.Fprintf(&sb, "  no-op resync (Service annotated): %.0f reconciles, %.0f renders, %.0f ConfigMap writes (target 0)\n", r.noop.reconciles, r.noop.renders, r.noop.writes)
-	fmt.Fprintf(&sb, "  manager peak RSS: %.0f MiB (target < 150 MiB at 1,000 services / 2,000 pods)\n", float64(r.peakRSS)/mib)
+	limit := "no GOMEMLIMIT"
+	if p.memLimit != "" {
+		limit = "GOMEMLIMIT=" + p.memLimit
+	}
+	fmt.Fprintf(&sb, "  manager peak RSS: %.0f MiB, %s (target < 150 MiB at 1,000 services / 2,000 pods)\n", float64(r.peakRSS)/mib, limit)
 	fmt.Fprintf(&sb, "  proxy ConfigMap: %.1f KiB\n", float64(r.configBytes)/1024)
 	fmt.Fprintf(&sb, "  bare client, %d workers: %d updates of that size in %s = %.1f writes/s; each with a pod patch: %s = %.1f writes/s\n",
 		p.bareWorkers, s.pods, r.bareElapsed.Round(time.Millisecond), r.bareRate, r.barePairElapsed.Round(time.Millisecond), r.barePairRate)

@@ -1,0 +1,57 @@
+package controllers
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/mizzen-mesh/mizzen/internal/mesh"
+)
+
+func TestTrimPodKeepsWhatTheReconcilersRead(t *testing.T) {
+	now := metav1.Now()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "reviews-1", Namespace: "bookinfo", UID: types.UID("u1"), ResourceVersion: "42",
+			Labels:            map[string]string{"app": "reviews", "version": "v2"},
+			Annotations:       map[string]string{mesh.ProxyIDAnnotation: "p1", mesh.EgressHostsAnnotation: "./*"},
+			OwnerReferences:   []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "reviews"}},
+			DeletionTimestamp: &now,
+			ManagedFields:     []metav1.ManagedFieldsEntry{{Manager: "kubelet"}},
+		},
+		Spec: corev1.PodSpec{
+			NodeName: "node-1", ServiceAccountName: "bookinfo-reviews",
+			Containers: []corev1.Container{{Name: "app", Image: "reviews:v2"}},
+			Volumes:    []corev1.Volume{{Name: "token"}},
+		},
+		Status: corev1.PodStatus{
+			Phase: corev1.PodRunning, PodIP: "10.0.0.7", PodIPs: []corev1.PodIP{{IP: "10.0.0.7"}},
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+		},
+	}
+	got, err := trimPod(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := got.(*corev1.Pod)
+	if p.Name != pod.Name || p.Namespace != pod.Namespace || p.UID != pod.UID || p.ResourceVersion != "42" ||
+		p.Labels["version"] != "v2" || p.Annotations[mesh.ProxyIDAnnotation] != "p1" ||
+		p.Annotations[mesh.EgressHostsAnnotation] != "./*" || p.DeletionTimestamp == nil || len(p.OwnerReferences) != 1 {
+		t.Errorf("metadata not kept: %+v", p.ObjectMeta)
+	}
+	if p.Spec.NodeName != "node-1" || p.Spec.ServiceAccountName != "bookinfo-reviews" ||
+		p.Status.Phase != corev1.PodRunning || p.Status.PodIP != "10.0.0.7" {
+		t.Errorf("node, service account, phase or IP lost: spec %+v, status %+v", p.Spec, p.Status)
+	}
+	if p.ManagedFields != nil || p.Spec.Containers != nil || p.Spec.Volumes != nil || p.Status.Conditions != nil {
+		t.Errorf("managed fields, containers, volumes or conditions kept")
+	}
+	if len(pod.ManagedFields) != 1 || len(pod.Spec.Containers) != 1 {
+		t.Error("trimPod changed the object it was given")
+	}
+	if other, _ := trimPod(&corev1.Service{}); other == nil {
+		t.Error("a non-pod object was dropped")
+	}
+}

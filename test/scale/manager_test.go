@@ -35,8 +35,8 @@ func buildManager(ctx context.Context, dir string) (string, error) {
 
 // manager is the manager binary running against the local cluster.
 type manager struct {
-	pid         int
-	metricsURL  string
+	pid        int
+	metricsURL string
 	// pprofURL serves the manager's Go profiles (loopback only).
 	pprofURL    string
 	cluster     *cluster.Cluster

@@ -24,6 +24,15 @@
 // those pods alone (asserted), and the all-VirtualServices change still changes every proxy.
 // Unscoped at 1,000 services a proxy's config would pass the 1 MiB ConfigMap limit.
 // MIZZEN_SCALE_GOMEMLIMIT sets the manager's GOMEMLIMIT (e.g. 120MiB; default none).
+// MIZZEN_SCALE_STAMP_PODS=0 runs the manager with --stamp-pods=false: one API write per proxy
+// change instead of a ConfigMap write and a pod patch; the harness then reads each proxy's hash
+// from its ConfigMaps and asserts that no pod carries one.
+//
+// CPU: every phase also reports the CPU time (user + system, from /proc) that each process of the
+// run — apiserver, etcd, controllers, kwok, manager, the harness with its bare client — spent per
+// write. On a machine whose two cores everything shares, that is the steadier measure of what a
+// write costs; MIZZEN_SCALE_CPU_PROFILE=<seconds> also saves the manager's CPU profile from the
+// one-VS change on (manager-rollout.cpu.pprof beside its log).
 //
 // Memory: the manager serves pprof on a loopback port (--pprof-bind-address), and the harness
 // saves heap profiles beside the manager's log: manager-heap-converged.pprof, -one-vs.pprof and

@@ -76,8 +76,8 @@ func (m *manager) cpuProfile(d time.Duration, file string) (wait func() error) {
 // startManager runs bin against c as it runs in a cluster, minus webhooks (ENABLE_WEBHOOKS=false)
 // and cert-manager (not installed: the proxy reconciler then writes configs without
 // Certificates), with plain-HTTP metrics and pprof on loopback ports, and with env added to its
-// environment. It returns once /readyz answers. c.Stop ends it.
-func startManager(ctx context.Context, c *cluster.Cluster, bin string, env []string) (*manager, error) {
+// environment and args to its flags. It returns once /readyz answers. c.Stop ends it.
+func startManager(ctx context.Context, c *cluster.Cluster, bin string, env []string, args ...string) (*manager, error) {
 	metricsAddr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
@@ -90,13 +90,13 @@ func startManager(ctx context.Context, c *cluster.Cluster, bin string, env []str
 	if err != nil {
 		return nil, err
 	}
-	pid, err := c.StartProcess(managerProcess, bin, []string{
+	pid, err := c.StartProcess(managerProcess, bin, append([]string{
 		"--kubeconfig=" + c.Kubeconfig(),
 		"--metrics-bind-address=" + metricsAddr,
 		"--metrics-secure=false",
 		"--health-probe-bind-address=" + probeAddr,
 		"--pprof-bind-address=" + pprofAddr,
-	}, append([]string{"ENABLE_WEBHOOKS=false"}, env...))
+	}, args...), append([]string{"ENABLE_WEBHOOKS=false"}, env...))
 	if err != nil {
 		return nil, err
 	}

@@ -49,28 +49,31 @@ type manager struct {
 func (m *manager) cpuProfile(d time.Duration, file string) (wait func() error) {
 	done := make(chan error, 1)
 	go func() {
-		done <- func() error {
-			c := &http.Client{Timeout: d + time.Minute}
-			resp, err := c.Get(fmt.Sprintf("%s/profile?seconds=%d", m.pprofURL, int(d.Seconds())))
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("CPU profile: %s", resp.Status)
-			}
-			f, err := os.Create(file)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(f, resp.Body); err != nil {
-				f.Close()
-				return err
-			}
-			return f.Close()
-		}()
+		c := &http.Client{Timeout: d + time.Minute}
+		done <- saveProfile(c, fmt.Sprintf("%s/profile?seconds=%d", m.pprofURL, int(d.Seconds())), file)
 	}()
 	return func() error { return <-done }
+}
+
+// saveProfile writes what the pprof handler at url serves into file.
+func saveProfile(c *http.Client, url, file string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	return f.Close()
 }
 
 // startManager runs bin against c as it runs in a cluster, minus webhooks (ENABLE_WEBHOOKS=false)
@@ -151,24 +154,11 @@ func (m *manager) saveHeapProfile(name string, gc bool) (string, error) {
 	if gc {
 		url += "?gc=1"
 	}
-	resp, err := m.httpClient.Get(url)
-	if err != nil {
-		return "", fmt.Errorf("reading the manager's heap profile: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("reading the manager's heap profile: %s", resp.Status)
-	}
 	path := filepath.Join(filepath.Dir(m.logFilePath), "manager-heap-"+name+".pprof")
-	f, err := os.Create(path)
-	if err != nil {
-		return "", err
+	if err := saveProfile(m.httpClient, url, path); err != nil {
+		return "", fmt.Errorf("saving the manager's heap profile: %w", err)
 	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return "", fmt.Errorf("writing %s: %w", path, err)
-	}
-	return path, f.Close()
+	return path, nil
 }
 
 // heapAtPeak saves a heap profile (manager-heap-peak.pprof, without a forced collection) each time

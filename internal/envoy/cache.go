@@ -169,6 +169,9 @@ func (c *Cache) fragment(file string, r named) (*fragment, error) {
 	}
 	key := cacheKey{typeURL: docTypeURL[file], sum: sha256.Sum256(b)}
 	if fr := c.lookup(key); fr != nil {
+		// Rendered before under another identity (an earlier snapshot's): the next proxy
+		// sharing this value finds it without marshalling.
+		c.remember(r, fr)
 		return fr, nil
 	}
 	fr, err := renderFragment(file, r)

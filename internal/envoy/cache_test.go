@@ -197,3 +197,21 @@ func TestCacheChecksRoutesPerProxy(t *testing.T) {
 		t.Fatalf("Render: %v\nwant an error containing %s", err, want)
 	}
 }
+
+// A resource equal to one rendered before under another identity (the same cluster in a new
+// snapshot) is remembered by its own identity too, so the next proxy sharing it skips marshalling.
+func TestCacheRemembersEqualResources(t *testing.T) {
+	c := &Cache{}
+	if _, err := c.Render(testNode(), testListeners(), testClusters()); err != nil {
+		t.Fatal(err)
+	}
+	again := testClusters() // equal content, new values
+	if _, err := c.Render(testNode(), testListeners(), again); err != nil {
+		t.Fatal(err)
+	}
+	for _, cl := range again {
+		if c.seenBefore(cl) == nil {
+			t.Errorf("cluster %s, rendered by content, is not found by identity", cl.GetName())
+		}
+	}
+}

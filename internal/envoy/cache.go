@@ -436,6 +436,11 @@ func renderBootstrap(boot *bootstrapv3.Bootstrap) ([]byte, error) {
 // emits "resources:" then the items at column 0, then type_url.
 func assembleDoc(typeURL string, items [][]byte) []byte {
 	var b bytes.Buffer
+	size := 64 + len(typeURL)
+	for _, it := range items {
+		size += len(it)
+	}
+	b.Grow(size) // a file can be a megabyte: growing by doubling would copy it over and again
 	if len(items) > 0 {
 		b.WriteString("resources:\n")
 		for _, it := range items {

@@ -51,10 +51,11 @@
 //     VirtualService; converged = every pod Running with an IP, every pod in its Service's
 //     EndpointSlices, every VirtualService Ready (reason Ready, "M/M proxies"), observed through
 //     watches; then waits until the manager is idle (proxy queue empty, counters still);
-//  3. the baseline: M ConfigMaps of the size of a real proxy ConfigMap, updated once each by a
-//     client-go loop set up like the manager's client (no client-side rate limit, protobuf): the
-//     apiserver's write rate on this machine; then again with a pod annotation patch after each
-//     update (the manager stamps the config hash on the pod after each ConfigMap write);
+//  3. the baseline: M ConfigMaps of the size of a real proxy's main ConfigMap (routes: the one a
+//     weight change rewrites), updated once each by a client-go loop set up like the manager's
+//     client (no client-side rate limit, protobuf): the apiserver's write rate on this machine;
+//     then again with a pod annotation patch after each update (the manager stamps the config
+//     hash on the pod after each write), each round with the CPU every process spent;
 //  4. one VirtualService 90/10 → 50/50: time from the patch until Ready for the new generation
 //     with every proxy updated (a watch), ConfigMap writes and bytes from the manager's metrics,
 //     and every pod re-stamped with a new hash (asserted); the manager's write rate over its write
@@ -64,58 +65,42 @@
 //     and it must write no ConfigMap (asserted: a count, not a time);
 //  7. the manager's peak RSS (VmHWM).
 //
-// Figures measured on the 2-core development machine, shared with other work (load average 8–25
-// during the runs, so times vary by ±50% between runs):
+// Figures measured on the 2-core development machine (times vary by ±50% between runs with the
+// machine's other load; the CPU per write is steadier). Current code, two ConfigMaps per proxy:
 //
-//	10 × 100:   convergence 18 s; one VS Ready in 4.8 s: 100 writes (10.7 MiB), 1 snapshot build;
-//	            all 10 VS: 5.3 s, 104 writes; no-op: 0 writes; RSS 101 MiB; ConfigMap 110 KiB;
-//	            bare 44 writes/s, manager 21 writes/s = 47%.
-//	30 × 300:   convergence 45 s (idle after 60 s); one VS Ready in 19 s: 300 writes (88 MiB);
-//	            all 30 VS: 27 s, 308 writes (1.03 per proxy); no-op: 0 writes, 300 renders;
-//	            RSS 144 MiB; ConfigMap 302 KiB; bare 30.0 writes/s, bare+pod 26.6 writes/s,
-//	            manager 16.1 writes/s = 53% of bare, 60% of bare+pod.
-//	100 × 1000 (MIZZEN_SCALE_ALL=0, 15 min): convergence 2 m 52 s, manager idle after 4 m 10 s
-//	            (2,130 writes, 1.8 GiB); ConfigMap 972 KiB (the limit is 1 MiB); one VS Ready in
-//	            5 m 25 s: 917 counted writes (871 MiB; 83 more timed out in etcd yet landed, so
-//	            1000/1000 pods re-stamped), 2 snapshot builds; no-op: 0 writes, 1,000 renders;
-//	            RSS 264 MiB; bare 7.1 writes/s (14.0 with pod patches, a later, luckier round),
-//	            manager 2.9 writes/s = 41% of bare. An earlier run: bare 13.7 writes/s, manager
-//	            9.7 writes/s in its write window (71%); all 100 VS re-weighted at once: Ready in
-//	            5 m 7 s. At this size etcd's file grows by ~1 GiB per full rollout (4.4 GiB after
-//	            one run) and returns "request timed out" to the bare client and the manager alike.
-//
+//	100 × 1,000 (MIZZEN_SCALE_ALL=0): convergence 2 m 9 s, idle after 2 m 52 s; main ConfigMap
+//	            146 KiB; one VS 90/10 → 50/50 Ready in 16.5 s: 1,000 writes (143 MiB), 1,000/1,000
+//	            proxies with a new hash, 2 snapshot builds; no-op: 0 writes, 1,000 renders; peak RSS
+//	            219 MiB; bare 129.7 writes/s, bare+pod 103.1 writes/s, manager 60.6 writes/s = 47%
+//	            of bare, 59% of bare+pod. CPU per write: bare 14.1 ms, bare+pod 17.7 ms, manager
+//	            31.3 ms per proxy (apiserver 13.8, manager 7.8, etcd 5.2, controller-manager 2.6).
+//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0): one VS Ready in 9.9 s; bare
+//	            144.5 writes/s, manager 101.2 writes/s = 70% of bare; CPU per write: bare 12.5 ms,
+//	            manager 18.0 ms per proxy (apiserver 6.9, manager 5.5, etcd 3.7) = 69%; RSS 224 MiB.
 //	1,000 × 2,000 in 20 namespaces, scoped (MIZZEN_SCALE_NAMESPACES=20 MIZZEN_SCALE_EGRESS=namespace
-//	            MIZZEN_SCALE_ALL=0, 13 min; measured before the config was split in two
-//	            ConfigMaps): convergence 9 m 8 s, idle after 9 m 22 s (5,101 writes,
-//	            1.4 GiB; 2,415 snapshot builds); ConfigMap 367 KiB (50 services); one VS Ready in
-//	            18.6 s on its namespace's 100 proxies: 100 writes (36 MiB), 100/100 re-stamped, 2,000
-//	            renders (a rule's fan-out is every namespace it is exported to), 1 snapshot build;
-//	            no-op: 0 writes, 2,000 renders; peak RSS 345 MiB; bare 44.7 writes/s (27.5 with pod
-//	            patches), manager 20.8 writes/s in its window = 46% of bare, 75% of bare+pod.
-//	            Before the memory work (informer cache with managed fields and whole pods, envoy.Cache
-//	            bounded by entries only, a copy of every pod per fan-out, a rule set per proxy) the
-//	            same run was at 465 MiB after 9.5 minutes, still converging, and was stopped.
-//	            With MIZZEN_SCALE_GOMEMLIMIT=100MiB (beside another run): peak RSS 182 MiB, but the
-//	            limit is under the live heap's peaks, so the collector ran most of the time (35% of
-//	            the CPU while converging): convergence 25 m 56 s, one VS Ready in 2 m 44 s.
-//	100 × 1000 again after the memory work (MIZZEN_SCALE_ALL=0, beside another run): convergence
-//	            6 m 15 s, idle after 8 m 54 s (2,180 writes, 1.8 GiB); peak RSS 231 MiB by then
-//	            (264 MiB before, over a whole run); live heap once idle 34 MB; the baseline's bare
-//	            writes then timed out in etcd and ended the run.
+//	            MIZZEN_SCALE_ALL=0): convergence 6 m 35 s, idle after 6 m 40 s; main ConfigMap 80 KiB;
+//	            one VS Ready in 4.3 s on its namespace's 100 proxies (100 writes, 7.8 MiB; 2,000
+//	            renders: the rule is exported to every namespace, so every proxy is reconciled);
+//	            no-op: 0 writes; peak RSS 334 MiB (live heap at the peak ≈100 MB).
+//	10 × 100:   one VS Ready in 1.1 s; RSS 103 MiB; main ConfigMap 26 KiB.
+//	30 × 300:   one VS Ready in 5.6–8.8 s; RSS 142 MiB; main ConfigMap 52 KiB.
 //
-// Memory (heap profiles of these runs; `go tool pprof -top -sample_index=inuse_space`): at 1,000 ×
-// 2,000 the live heap while converging went from 173 MB to 111 MB, and is 79 MB once idle. What
-// is left: envoy.Cache's fragments (bounded at 16 MiB), the snapshot's memoized translation
-// (outbound clusters and listeners of every namespace, ~10 MB, one set per live snapshot), the
-// informer cache (~12 MB with pods trimmed), and the ConfigMaps being written (each ~0.4 MB as
-// data, request and response: ~15–40 MB in flight). Peak RSS is the heap at twice the live heap
-// (GOGC=100), the heap the scavenger has not returned yet, and ~58 MiB of the binary's file-backed
-// pages (RssFile: the text and read-only data of a 62 MiB image, counted in VmHWM).
+// Before (one ConfigMap per proxy, endpoints and routes together; each render re-marshalled every
+// shared resource): 100 × 1,000 one VS Ready in 5 m 25 s with 871 MiB written (972 KiB
+// ConfigMaps), manager 41% of bare, peak RSS 264 MiB; 1,000 × 2,000 scoped one VS in 18.6 s, peak
+// RSS 345 MiB (465 MiB and still converging before the memory work: informer objects trimmed,
+// envoy.Cache bounded by bytes, no pod copies per fan-out, rule sets interned).
 //
-// Targets of the issue: ≥ 70% of the bare write rate at 1,000 pods (41% and 71% in two runs: the
-// machine's load decides; each proxy costs the manager a ConfigMap update and a pod patch, and a
-// weight change rewrites every proxy's whole ConfigMap, endpoints included); zero writes on a
-// no-op resync (met at every size); RSS < 150 MiB at 1,000 services / 2,000 pods (not met: 345 MiB
-// scoped; ~58 MiB of it is the binary's pages, so the Go heap would have to stay under ~90 MiB while
-// its live part peaks near 110 MB with 0.4 MB ConfigMaps in flight).
+// Where the CPU goes (the figures above): a pod annotation patch costs the control plane about as
+// much as a ConfigMap write of 150 KiB (apiserver patch path, and every pod watcher: scheduler,
+// controller-manager, kwok, manager), so with --stamp-pods (the default) the manager cannot
+// reach more than bare / (bare + pod patch) of the bare ConfigMap rate whatever its own cost.
+//
+// Targets of the issue: zero writes on a no-op resync — met at every size. ≥ 70% of the bare
+// write rate at 1,000 pods — 70% (one run) with --stamp-pods=false, 47% of bare (59% of
+// bare+pod) with the pod stamp, the default. RSS < 150 MiB at 1,000 services / 2,000 pods — not met (334 MiB):
+// ~58 MiB of VmHWM are the binary's own mapped pages, and the heap peaks at about twice its live
+// part (GOGC=100), which is ≈100 MB while 2,000 proxies converge (informer objects, rendered files
+// in flight, the snapshot and its memoized translation). MIZZEN_SCALE_GOMEMLIMIT=100MiB held the
+// older code to 182 MiB at the price of a collector running 35% of the time.
 package scale

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -609,10 +610,38 @@ func (r *ProxyReconciler) proxiesSeeing(ctx context.Context, obj client.Object) 
 		exportTo = serviceExportTo(svc)
 	}
 	all, namespaces := visibleTo(exportTo, obj.GetNamespace())
-	if all {
-		return r.allProxies(ctx, nil)
+	var inNS func(string) bool
+	if !all {
+		inNS = func(ns string) bool { return namespaces[ns] }
 	}
-	return r.allProxies(ctx, func(ns string) bool { return namespaces[ns] })
+	var out []reconcile.Request
+	r.eachProxy(ctx, inNS, r.inScope(obj, func(p *corev1.Pod) {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(p)})
+	}))
+	return out
+}
+
+// inScope narrows fn to the proxies a VirtualService can shape: a sidecar scoped by egress hosts
+// (mizzen.dev/egress-hosts) that leave out every host of the rule gets no route from it, so at
+// 1,000 services in 20 scoped namespaces a rule's change renders its namespace's proxies, not the
+// mesh's. Nothing is narrowed for other kinds (a DestinationRule or Service reaches proxies through
+// the destinations of rules they see), for a delegate (no hosts: its root's decide), or for a rule
+// bound to gateways (gateway proxies take no egress scope).
+func (r *ProxyReconciler) inScope(obj client.Object, fn func(*corev1.Pod)) func(*corev1.Pod) {
+	vs, ok := obj.(*networkingv1alpha1.VirtualService)
+	if !ok || len(vs.Spec.Hosts) == 0 || slices.ContainsFunc(vs.Spec.Gateways, func(g string) bool { return g != mesh.MeshGateway }) {
+		return fn
+	}
+	hosts := make([]string, len(vs.Spec.Hosts))
+	for i, h := range vs.Spec.Hosts {
+		hosts[i] = r.snapshots.settings.ResolveHost(h, vs.Namespace)
+	}
+	return func(p *corev1.Pod) {
+		egress := mesh.ParseEgressHosts(p.Annotations[mesh.EgressHostsAnnotation])
+		if slices.ContainsFunc(hosts, func(h string) bool { return mesh.EgressMaySee(egress, p.Namespace, h) }) {
+			fn(p)
+		}
+	}
 }
 
 // ruleExportTo is a VirtualService's or DestinationRule's exportTo; nil for other objects.
@@ -729,7 +758,7 @@ func (r *ProxyReconciler) rolloutCandidates(ctx context.Context, rule client.Obj
 	if all, namespaces := visibleTo(ruleExportTo(rule), rule.GetNamespace()); !all {
 		inNS = func(ns string) bool { return namespaces[ns] }
 	}
-	r.eachProxy(ctx, inNS, keep)
+	r.eachProxy(ctx, inNS, r.inScope(rule, keep))
 	return out
 }
 

@@ -368,3 +368,49 @@ spec:
 		Expect(cm.Data["lds.yaml"]).NotTo(ContainSubstring("virtualOutbound"))
 	})
 })
+
+var _ = Describe("Proxy reconciler with scoped proxies", func() {
+	It("rolls a VirtualService out to the scoped proxies whose egress hosts see its host", func() {
+		a, b := meshNamespace("scope-a-", true), meshNamespace("scope-b-", true)
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: a},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+		Expect(k8sClient.Create(ctx, svc)).To(Succeed())
+		runningPod(a, "web", "10.1.3.1", map[string]string{"app": "web"})
+		// Pods get their egress scope at creation (the annotation is read from the pod).
+		scoped := func(name, egress string) *corev1.Pod {
+			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: b, Labels: map[string]string{"app": name},
+				Annotations: map[string]string{mesh.EgressHostsAnnotation: egress}},
+				Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "app", Image: "example.com/app:1"}}}}
+			Expect(k8sClient.Create(ctx, p)).To(Succeed())
+			return p
+		}
+		sees := scoped("sees", a+"/*")
+		blind := scoped("blind", "./*")
+		Expect(proxyConfig(sees).Data["cds.yaml"]).To(ContainSubstring("web." + a + ".svc.cluster.local"))
+		Expect(proxyConfig(blind).Data["cds.yaml"]).NotTo(ContainSubstring("web." + a + ".svc.cluster.local"))
+
+		vs := fromYAML(&v1.VirtualService{}, a, `
+metadata: {name: web}
+spec:
+  hosts: [web]
+  http:
+  - route:
+    - destination: {host: web}
+    timeout: 7s`)
+		Expect(k8sClient.Create(ctx, vs)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(proxyConfig(sees).Data["lds.yaml"]).To(ContainSubstring("timeout: 7s"))
+		}).Should(Succeed())
+		Expect(proxyConfig(blind).Data["lds.yaml"]).NotTo(ContainSubstring("timeout: 7s"))
+		// Ready counts the proxies it shapes: the web pod's own sidecar and the one that sees it.
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(vs), vs)).To(Succeed())
+			ready := meta.FindStatusCondition(vs.Status.Conditions, v1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
+			g.Expect(ready.ObservedGeneration).To(Equal(vs.Generation))
+		}).Should(Succeed())
+		Expect(vs.Status.Canary).NotTo(BeNil())
+		Expect(vs.Status.Canary.Proxies.Total).To(Equal(int32(2)))
+	})
+})

@@ -247,11 +247,7 @@ func New(in Input) *Snapshot {
 			Name: kp.Name, Namespace: kp.Namespace, IP: kp.Status.PodIP, Labels: kp.Labels,
 			ServiceAccount: kp.Spec.ServiceAccountName, ProxyID: kp.Annotations[ProxyIDAnnotation],
 		}
-		for _, h := range strings.Split(kp.Annotations[EgressHostsAnnotation], ",") {
-			if h = strings.TrimSpace(h); h != "" {
-				p.EgressHosts = append(p.EgressHosts, h)
-			}
-		}
+		p.EgressHosts = ParseEgressHosts(kp.Annotations[EgressHostsAnnotation])
 		if p.ServiceAccount == "" {
 			p.ServiceAccount = defaultServiceAccount
 		}
@@ -414,11 +410,39 @@ func (s *Snapshot) addSlice(es *discoveryv1.EndpointSlice, services map[string]*
 
 // ResolveHost turns a host of a rule in namespace ns into an FQDN as Istio does: a name without
 // dots is a service of ns; anything else is taken as written.
-func (s *Snapshot) ResolveHost(host, ns string) string {
+func (s *Snapshot) ResolveHost(host, ns string) string { return s.Settings.ResolveHost(host, ns) }
+
+// ResolveHost is Snapshot.ResolveHost for settings alone.
+func (s Settings) ResolveHost(host, ns string) string {
 	if host == "*" || strings.Contains(host, ".") {
 		return host
 	}
-	return host + "." + ns + ".svc." + s.Settings.ClusterDomain
+	return host + "." + ns + ".svc." + s.withDefaults().ClusterDomain
+}
+
+// ParseEgressHosts reads annotation mizzen.dev/egress-hosts: comma-separated, blanks dropped.
+func ParseEgressHosts(annotation string) []string {
+	var out []string
+	for _, h := range strings.Split(annotation, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// EgressMaySee reports whether a proxy of namespace ns scoped by egress can get config for fqdn,
+// the host of a service: false only when egress provably leaves it out. A host not of the form
+// <name>.<namespace>.svc.<domain> (a wildcard, an external name) is assumed seen.
+func EgressMaySee(egress []string, ns, fqdn string) bool {
+	if len(egress) == 0 {
+		return true
+	}
+	parts := strings.SplitN(fqdn, ".", 4)
+	if len(parts) < 4 || parts[2] != "svc" || strings.Contains(parts[0], "*") || strings.Contains(parts[1], "*") {
+		return true
+	}
+	return EgressSelects(egress, ns, &Service{Namespace: parts[1], Hostname: fqdn})
 }
 
 // HostMatches reports whether host (an FQDN) is matched by pattern, which may start with "*".

@@ -533,7 +533,8 @@ func mergeMaps(base, over map[string]string) map[string]string {
 //
 // Fan-out: a pod event reconciles that pod; a change to a VirtualService, DestinationRule,
 // Service or EndpointSlice reconciles the proxies of the namespaces it is exported to (all by
-// default) and the gateway proxies (proxiesSeeing); a change to a Gateway reconciles the pods its
+// default; for a VirtualService minus the sidecars whose egress scope sees none of its hosts,
+// inScope) and the gateway proxies (proxiesSeeing); a change to a Gateway reconciles the pods its
 // old and new selectors pick (gatewayProxies: sidecars never read Gateways); a change to node
 // topology labels, and a change of a pod with an IP to what other proxies see of it (labels,
 // service account, proxy id: subsets and auto-mTLS of the endpoints it backs), reconciles every

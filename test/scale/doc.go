@@ -75,9 +75,11 @@
 //	            peak RSS 219 MiB; bare 129.7 writes/s, bare+pod 103.1 writes/s, manager 60.6 writes/s = 47%
 //	            of bare, 59% of bare+pod. CPU per write: bare 14.1 ms, bare+pod 17.7 ms, manager
 //	            31.3 ms per proxy (apiserver 13.8, manager 7.8, etcd 5.2, controller-manager 2.6).
-//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0): one VS Ready in 9.9 s; bare
-//	            144.5 writes/s, manager 101.2 writes/s = 70% of bare; CPU per write: bare 12.5 ms,
-//	            manager 18.0 ms per proxy (apiserver 6.9, manager 5.5, etcd 3.7) = 69%; RSS 224 MiB.
+//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0), two runs: one VS Ready in 9.9 s
+//	            and 10.1 s; bare 144.5 and 140.1 writes/s, manager 101.2 and 99.9 writes/s = 70% and
+//	            71% of bare; CPU per write: bare 12.5/12.7 ms, manager 18.0/18.6 ms per proxy
+//	            (apiserver 6.9, manager 5.5–5.9, etcd 3.7–4.0) = 69%; all 100 VS at once: Ready in
+//	            13.9 s; peak RSS 224–233 MiB.
 //	1,000 × 2,000 in 20 namespaces, scoped (MIZZEN_SCALE_NAMESPACES=20 MIZZEN_SCALE_EGRESS=namespace
 //	            MIZZEN_SCALE_ALL=0): convergence 6 m 38 s, idle after 6 m 42 s; main ConfigMap 80 KiB;
 //	            one VS Ready in 4.3–5.9 s on its namespace's 100 proxies (100 writes, 7.8 MiB; 102
@@ -100,8 +102,8 @@
 // reach more than bare / (bare + pod patch) of the bare ConfigMap rate whatever its own cost.
 //
 // Targets of the issue: zero writes on a no-op resync — met at every size. ≥ 70% of the bare
-// write rate at 1,000 pods — 70% (one run) with --stamp-pods=false, 47% of bare (59% of
-// bare+pod) with the pod stamp, the default. RSS < 150 MiB at 1,000 services / 2,000 pods — not met (334 MiB):
+// write rate at 1,000 pods — 70% and 71% (two runs) with --stamp-pods=false; 33–47% of bare
+// (59–76% of bare+pod) with the pod stamp, the default. RSS < 150 MiB at 1,000 services / 2,000 pods — not met (334 MiB):
 // ~58 MiB of VmHWM are the binary's own mapped pages, and the heap peaks at about twice its live
 // part (GOGC=100), which is ≈100 MB while 2,000 proxies converge (informer objects, rendered files
 // in flight, the snapshot and its memoized translation). MIZZEN_SCALE_GOMEMLIMIT=100MiB held the

@@ -8,30 +8,17 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mizzen-mesh/mizzen/test/cluster"
-	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
 // managerProcess is the name the manager runs under beside the cluster: its log is
 // <state>/logs/mizzen-manager.log.
 const managerProcess = "mizzen-manager"
-
-// buildManager compiles the manager binary (the repository's main package) into dir.
-func buildManager(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "manager")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	cmd.Dir = testenv.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the manager: %w\n%s", err, out)
-	}
-	return bin, nil
-}
 
 // manager is the manager binary running against the local cluster.
 type manager struct {

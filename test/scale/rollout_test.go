@@ -28,6 +28,7 @@ import (
 	"github.com/mizzen-mesh/mizzen/internal/envoy"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/test/cluster"
+	testmanager "github.com/mizzen-mesh/mizzen/test/manager"
 	"github.com/mizzen-mesh/mizzen/test/testenv"
 )
 
@@ -144,7 +145,7 @@ func BenchmarkRollout(b *testing.B) {
 	var bin string
 	go func() {
 		var err error
-		bin, err = buildManager(ctx, b.TempDir())
+		bin, err = testmanager.Build(ctx, testenv.RepoRoot(), b.TempDir())
 		built <- err
 	}()
 

@@ -188,6 +188,13 @@ func (r *ProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	return r.applyConfig(ctx, pod, id, kind)
 }
 
+// selectedByGateway reports whether a Gateway of the snapshot selects the pod.
+func selectedByGateway(snap *mesh.Snapshot, pod *corev1.Pod) bool {
+	return slices.ContainsFunc(snap.Gateways, func(gw *networkingv1alpha1.Gateway) bool {
+		return len(gw.Spec.Selector) > 0 && mesh.LabelsMatch(gw.Spec.Selector, pod.Labels)
+	})
+}
+
 // proxyAlive reports whether a pod can run a proxy: not being deleted, not finished.
 func proxyAlive(pod *corev1.Pod) bool {
 	return pod.DeletionTimestamp == nil && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
@@ -307,6 +314,13 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		return ctrl.Result{}, err
 	}
 	key := client.ObjectKeyFromObject(pod)
+	if kind == mesh.Sidecar && selectedByGateway(snap, pod) {
+		// The snapshot already holds a Gateway the cache did not when proxyKind looked: render
+		// the gateway proxy it describes. A sidecar config recorded from a snapshot holding the
+		// Gateway would count as caught up and not shaped by it, and the Gateway would read
+		// Ready with 0/0 proxies until its own event came round.
+		kind = mesh.Gateway
+	}
 	from := renderedFrom{gen: gen, uid: pod.UID, id: id, kind: kind}
 	if r.upToDate(ctx, pod, from) {
 		return ctrl.Result{}, nil

@@ -190,9 +190,12 @@ func (r *ProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 
 // selectedByGateway reports whether a Gateway of the snapshot selects the pod.
 func selectedByGateway(snap *mesh.Snapshot, pod *corev1.Pod) bool {
-	return slices.ContainsFunc(snap.Gateways, func(gw *networkingv1alpha1.Gateway) bool {
-		return len(gw.Spec.Selector) > 0 && mesh.LabelsMatch(gw.Spec.Selector, pod.Labels)
-	})
+	return slices.ContainsFunc(snap.Gateways, func(gw *networkingv1alpha1.Gateway) bool { return selects(gw, pod) })
+}
+
+// selects reports whether the Gateway's selector picks the pod (an empty selector picks none).
+func selects(gw *networkingv1alpha1.Gateway, pod *corev1.Pod) bool {
+	return len(gw.Spec.Selector) > 0 && mesh.LabelsMatch(gw.Spec.Selector, pod.Labels)
 }
 
 // proxyAlive reports whether a pod can run a proxy: not being deleted, not finished.
@@ -228,7 +231,7 @@ func (r *ProxyReconciler) proxyKind(ctx context.Context, pod *corev1.Pod) (mesh.
 		return "", false, fmt.Errorf("listing gateways: %w", err)
 	}
 	for i := range gws.Items {
-		if sel := gws.Items[i].Spec.Selector; len(sel) > 0 && mesh.LabelsMatch(sel, pod.Labels) {
+		if selects(&gws.Items[i], pod) {
 			return mesh.Gateway, true, nil
 		}
 	}

@@ -117,6 +117,16 @@ func TestVirtualServiceConflicts(t *testing.T) {
 	if vs := s.SidecarVirtualServices("other").For("p.default.svc.cluster.local"); vs == nil || vs.Name != "private" {
 		t.Errorf("p from other: got %v", vs)
 	}
+	// Namespaces that see the same rules share one index; one that sees a private rule has its own.
+	if s.SidecarVirtualServices("third") != ix {
+		t.Error("default and third see the same rules but got different indexes")
+	}
+	if s.SidecarVirtualServices("other") == ix {
+		t.Error("other sees its private rule but got the index of default")
+	}
+	if vs := s.SidecarVirtualServices("third").For("p.default.svc.cluster.local"); vs == nil || vs.Name != "wild" {
+		t.Errorf("p from third: got %v, want wild (the private rule is other's)", vs)
+	}
 }
 
 // TestDestinationRuleFor: the proxy's namespace first (workload selector first), then the

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
@@ -53,19 +54,51 @@ func AppliesToSidecars(gateways []string) bool {
 }
 
 // SidecarVirtualServices indexes the VirtualServices visible to sidecars of namespace ns that bind
-// to the mesh gateway, resolving hosts and conflicts (the oldest rule keeps a host). Memoized.
+// to the mesh gateway, resolving hosts and conflicts (the oldest rule keeps a host). Memoized per
+// view: an index depends only on which rules its namespace sees, and most rules are exported
+// everywhere (the default), so namespaces that see the same restricted rules share one index — at
+// 1,000 rules and 20 namespaces one index instead of 20 copies.
 func (s *Snapshot) SidecarVirtualServices(ns string) *VirtualServiceIndex {
-	return s.Memo(vsIndexKey(ns), func() any { return s.buildVSIndex(ns) }).(*VirtualServiceIndex)
+	restricted := s.Memo(restrictedVSKey{}, func() any {
+		var at []int
+		for i, vs := range s.VirtualServices {
+			if sidecarRule(vs) && !exportedEverywhere(vs.Spec.ExportTo) {
+				at = append(at, i)
+			}
+		}
+		return at
+	}).([]int)
+	view := make([]byte, 0, 8)
+	for _, i := range restricted {
+		if vs := s.VirtualServices[i]; Exported(vs.Spec.ExportTo, vs.Namespace, ns) {
+			view = strconv.AppendInt(append(view, ','), int64(i), 36)
+		}
+	}
+	return s.Memo(vsIndexKey(view), func() any { return s.buildVSIndex(ns) }).(*VirtualServiceIndex)
 }
 
+// vsIndexKey names a view: the positions in Snapshot.VirtualServices of the restricted rules a
+// namespace sees.
 type vsIndexKey string
+
+type restrictedVSKey struct{}
+
+// sidecarRule reports whether vs routes hosts for sidecars.
+func sidecarRule(vs *v1alpha1.VirtualService) bool {
+	return len(vs.Spec.Hosts) > 0 && AppliesToSidecars(vs.Spec.Gateways)
+}
+
+// exportedEverywhere reports whether exportTo makes a rule visible in every namespace.
+func exportedEverywhere(exportTo []string) bool {
+	return len(exportTo) == 0 || slices.Contains(exportTo, "*")
+}
 
 func (s *Snapshot) buildVSIndex(ns string) *VirtualServiceIndex {
 	ix := &VirtualServiceIndex{exact: map[string]*v1alpha1.VirtualService{}}
 	owner := map[string]*v1alpha1.VirtualService{}
 	ownerAt := map[string]int{}            // host → index in the owner's spec.hosts
 	for _, vs := range s.VirtualServices { // oldest first
-		if len(vs.Spec.Hosts) == 0 || !AppliesToSidecars(vs.Spec.Gateways) || !Exported(vs.Spec.ExportTo, vs.Namespace, ns) {
+		if !sidecarRule(vs) || !Exported(vs.Spec.ExportTo, vs.Namespace, ns) {
 			continue
 		}
 		for i, h := range vs.Spec.Hosts {

@@ -25,10 +25,13 @@ const DefaultCacheEntries = 100_000
 // DefaultCacheBytes bounds the YAML a Cache holds. Resources are from about 1 KiB (a cluster) to
 // hundreds of KiB (an outbound listener routing to every service of a namespace), and every
 // endpoint or rule change adds new ones, so the number of entries alone does not bound the memory:
-// 100,000 entries could hold gigabytes. What the proxies of one snapshot share is under 10 MiB at
-// 1,000 services (scoped to 20 namespaces) or 100 services (unscoped); the bound leaves room for
-// that and for the previous snapshot's resources, which sweeps drop.
-const DefaultCacheBytes = 16 << 20
+// 100,000 entries could hold gigabytes. What the proxies of one namespace share (their clusters
+// and outbound listener) is under 1 MiB at 1,000 services scoped to 20 namespaces and at 100
+// services unscoped, and a rendering pass goes namespace by namespace; the bound keeps the shared
+// resources of a whole unscoped snapshot (≈5 MiB at 100 services × 1,000 pods) with room to spare,
+// and sweeps drop what the previous snapshot left. The cache is a quarter of the manager's live
+// heap at this size, so it is no bigger.
+const DefaultCacheBytes = 8 << 20
 
 // Cache renders like Renderer but memoizes each resource's YAML once it has
 // been validated and verified, keyed by the resource's content. Proxies
@@ -52,8 +55,8 @@ type Cache struct {
 	bytes   int // capacity of the entries' text
 	nextID  uint64
 	// docs memoizes whole files by what they were assembled from: the
-	// proxies of a namespace mostly share cds.yaml, and every render of a
-	// proxy shares its envoy.yaml, so those are assembled and hashed once.
+	// proxies of a namespace mostly share cds.yaml, so it is assembled and
+	// hashed once.
 	docs     map[[sha256.Size]byte]*document
 	docBytes int
 	// seen finds, by identity, the fragment of a resource rendered before:
@@ -63,8 +66,9 @@ type Cache struct {
 	seen map[any]*fragment
 }
 
-// maxDocBytes bounds the memoized files; when full they are all dropped.
-const maxDocBytes = 8 << 20
+// maxDocBytes bounds the memoized files (one cds.yaml per namespace, mostly);
+// when full they are all dropped.
+const maxDocBytes = 4 << 20
 
 // document is one rendered file and the SHA-256 of its content.
 type document struct {
@@ -260,24 +264,16 @@ func (c *Cache) store(key cacheKey, fr *fragment) {
 	c.bytes += cap(fr.text)
 }
 
-// bootstrap renders envoy.yaml, memoized like the other files: it changes
-// only with the node, so a proxy's every later render reuses it.
+// bootstrap renders envoy.yaml. It is not memoized: every proxy has its own,
+// so a memo would hold one file per proxy (7 MiB at 2,000 proxies, enough to
+// crowd the shared files out of the documents' bound) to save a fraction of a
+// millisecond per render.
 func (c *Cache) bootstrap(node Node) (*document, error) {
-	boot := Bootstrap(node)
-	b, err := packOpts.Marshal(boot)
+	text, err := renderBootstrap(Bootstrap(node))
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(b)
-	key := docKey(BootstrapFile, sum[:])
-	if d := c.lookupDoc(key); d != nil {
-		return d, nil
-	}
-	text, err := renderBootstrap(boot)
-	if err != nil {
-		return nil, err
-	}
-	return c.storeDoc(key, text), nil
+	return &document{text: string(text), sum: sha256.Sum256(text)}, nil
 }
 
 // document assembles a file from its resources' fragments, or finds it

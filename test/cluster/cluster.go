@@ -544,14 +544,27 @@ func (c *Cluster) PIDs() map[string]int {
 
 // PeakRSS is the highest resident memory (VmHWM, bytes) a running component has used so far.
 func (c *Cluster) PeakRSS(component string) (int64, error) {
+	m, err := c.Memory(component)
+	return m.Peak, err
+}
+
+// Memory is a process's resident memory in bytes, from /proc/<pid>/status.
+type Memory struct {
+	Peak int64 // VmHWM: the most it has had resident so far
+	Anon int64 // RssAnon now: heap, stacks; what the process itself allocated
+	File int64 // RssFile now: mapped file pages, its binary's mostly (shared with the page cache)
+}
+
+// Memory reads a running component's resident memory.
+func (c *Cluster) Memory(component string) (Memory, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.procs {
 		if p.name == component {
-			return p.peakRSS()
+			return p.memory()
 		}
 	}
-	return 0, fmt.Errorf("%s is not running in this cluster", component)
+	return Memory{}, fmt.Errorf("%s is not running in this cluster", component)
 }
 
 // CheckAlive returns an error naming the first component that has exited (with its log's end).

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,26 +147,32 @@ func (p *process) stop(timeout time.Duration) error {
 	}
 }
 
-// peakRSS is the process's high-water resident set size (VmHWM) in bytes.
-func (p *process) peakRSS() (int64, error) {
-	return procStatusBytes(p.pid(), "VmHWM:")
-}
-
-func procStatusBytes(pid int, field string) (int64, error) {
+// memory reads the process's resident memory (Cluster.Memory).
+func (p *process) memory() (Memory, error) {
+	pid := p.pid()
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, fmt.Errorf("reading the status of pid %d: %w", pid, err)
+		return Memory{}, fmt.Errorf("reading the status of pid %d: %w", pid, err)
 	}
+	var m Memory
+	fields := map[string]*int64{"VmHWM:": &m.Peak, "RssAnon:": &m.Anon, "RssFile:": &m.File}
 	for line := range strings.SplitSeq(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, field); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parsing %q of pid %d: %w", line, pid, err)
-			}
-			return kb * 1024, nil
+		name, rest, _ := strings.Cut(line, "\t")
+		into := fields[name]
+		if into == nil {
+			continue
 		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		if err != nil {
+			return Memory{}, fmt.Errorf("parsing %q of pid %d: %w", line, pid, err)
+		}
+		*into = kb * 1024
+		delete(fields, name)
 	}
-	return 0, fmt.Errorf("no %s in the status of pid %d", field, pid)
+	if len(fields) > 0 {
+		return Memory{}, fmt.Errorf("the status of pid %d lacks %v", pid, slices.Collect(maps.Keys(fields)))
+	}
+	return m, nil
 }
 
 // tail returns the last n lines of a file (for error messages).

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mizzen-mesh/mizzen/test/cluster"
@@ -29,6 +30,12 @@ type manager struct {
 	cluster     *cluster.Cluster
 	httpClient  *http.Client
 	logFilePath string
+
+	// memMu guards the memory watchMemory has seen.
+	memMu sync.Mutex
+	// peakAnon is the most anonymous memory (RssAnon) seen, and fileAtPeak the file-backed
+	// resident memory (RssFile: its binary's pages) at that moment.
+	peakAnon, fileAtPeak int64
 }
 
 // cpuProfile records the manager's CPU profile for d into file, in the background; wait returns
@@ -129,9 +136,6 @@ func (m *manager) healthy() error {
 	return nil
 }
 
-// peakRSS is the manager's high-water resident memory so far (VmHWM), in bytes.
-func (m *manager) peakRSS() (int64, error) { return m.cluster.PeakRSS(managerProcess) }
-
 // saveHeapProfile writes the manager's heap profile (/debug/pprof/heap) beside its log, as
 // manager-heap-<name>.pprof, and returns the file's path. With gc, the manager collects garbage
 // first, so the profile's inuse figures are the live heap of this moment; without, they are as of
@@ -148,10 +152,11 @@ func (m *manager) saveHeapProfile(name string, gc bool) (string, error) {
 	return path, nil
 }
 
-// heapAtPeak saves a heap profile (manager-heap-peak.pprof, without a forced collection) each time
-// the manager's peak RSS has grown by step since the last one, until stop is closed: the last one
-// saved shows the heap near the run's peak.
-func (m *manager) heapAtPeak(step int64, stop <-chan struct{}) <-chan struct{} {
+// watchMemory samples the manager's memory every two seconds until stop is closed: it keeps the
+// peak of its anonymous memory (VmHWM counts its binary's pages too), and saves a heap profile
+// (manager-heap-peak.pprof, without a forced collection) each time the peak RSS has grown by step
+// since the last one, so that the last one saved shows the heap near the run's peak.
+func (m *manager) watchMemory(step int64, stop <-chan struct{}) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -164,16 +169,42 @@ func (m *manager) heapAtPeak(step int64, stop <-chan struct{}) <-chan struct{} {
 				return
 			case <-t.C:
 			}
-			peak, err := m.peakRSS()
-			if err != nil || peak < saved+step {
+			mem, err := m.sampleMemory()
+			if err != nil || mem.Peak < saved+step {
 				continue
 			}
 			if _, err := m.saveHeapProfile("peak", false); err == nil {
-				saved = peak
+				saved = mem.Peak
 			}
 		}
 	}()
 	return done
+}
+
+// sampleMemory reads the manager's memory and notes a new anonymous peak.
+func (m *manager) sampleMemory() (cluster.Memory, error) {
+	mem, err := m.cluster.Memory(managerProcess)
+	if err != nil {
+		return mem, err
+	}
+	m.memMu.Lock()
+	defer m.memMu.Unlock()
+	if mem.Anon > m.peakAnon {
+		m.peakAnon, m.fileAtPeak = mem.Anon, mem.File
+	}
+	return mem, nil
+}
+
+// memory is the manager's peak RSS so far (VmHWM), the peak of its anonymous part among the
+// samples, and the file-backed part at that sample.
+func (m *manager) memory() (peak, anon, file int64, err error) {
+	mem, err := m.sampleMemory()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	m.memMu.Lock()
+	defer m.memMu.Unlock()
+	return mem.Peak, m.peakAnon, m.fileAtPeak, nil
 }
 
 // metrics are the samples of one scrape, keyed by series as exposed: name{labels}.

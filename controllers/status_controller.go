@@ -255,6 +255,10 @@ func (r *StatusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (
 		Generation: gen,
 		Since:      r.snapshots.since(r.kind.kind, obj),
 	}
+	// Marked as rolling out before the count, so a proxy recorded after the count kicks a recount.
+	if isAccepted {
+		r.rolling.Store(req.NamespacedName, struct{}{})
+	}
 	progress := r.proxies.tracker.Progress(target, r.proxies.rolloutCandidates(ctx, obj))
 
 	conditions, observed := r.kind.status(obj, statusFacts{snap: snap, progress: progress, accepted: isAccepted})
@@ -281,9 +285,7 @@ func (r *StatusReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (
 		}
 	}
 
-	if isAccepted && !progress.Done() {
-		r.rolling.Store(req.NamespacedName, struct{}{})
-	} else {
+	if !isAccepted || progress.Done() {
 		r.rolling.Delete(req.NamespacedName)
 	}
 	setRolloutMetrics(r.kind.kind, req.NamespacedName, progress)

@@ -124,6 +124,8 @@ type ProxyReconciler struct {
 	creds *credentialSync
 	// pods walks the cached pods of a namespace without copying them (pods.go).
 	pods podStore
+	// candidates memoizes the proxies rollouts count, grouped (candidates.go).
+	candidates proxyGroups
 }
 
 // NewProxyReconciler returns the proxy reconciler; opts.Identity must be valid after defaults.
@@ -587,7 +589,7 @@ func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return b.
 		Watches(&corev1.Pod{}, r.podSnapshotHandler()).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.namespacePods),
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.invalidating(r.namespacePods)),
 			builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(invalidateAll),
 			builder.WithPredicates(topologyChanged()), builder.OnlyMetadata).
@@ -646,13 +648,9 @@ func (r *ProxyReconciler) proxiesSeeing(ctx context.Context, obj client.Object) 
 // the destinations of rules they see), for a delegate (no hosts: its root's decide), or for a rule
 // bound to gateways (gateway proxies take no egress scope).
 func (r *ProxyReconciler) inScope(obj client.Object, fn func(*corev1.Pod)) func(*corev1.Pod) {
-	vs, ok := obj.(*networkingv1alpha1.VirtualService)
-	if !ok || len(vs.Spec.Hosts) == 0 || slices.ContainsFunc(vs.Spec.Gateways, func(g string) bool { return g != mesh.MeshGateway }) {
+	hosts := r.scopeHosts(obj)
+	if hosts == nil {
 		return fn
-	}
-	hosts := make([]string, len(vs.Spec.Hosts))
-	for i, h := range vs.Spec.Hosts {
-		hosts[i] = r.snapshots.settings.ResolveHost(h, vs.Namespace)
 	}
 	return func(p *corev1.Pod) {
 		egress := mesh.ParseEgressHosts(p.Annotations[mesh.EgressHostsAnnotation])
@@ -660,6 +658,20 @@ func (r *ProxyReconciler) inScope(obj client.Object, fn func(*corev1.Pod)) func(
 			fn(p)
 		}
 	}
+}
+
+// scopeHosts are the resolved hosts by which inScope narrows obj's proxies, nil when it does not:
+// only a sidecar VirtualService's hosts narrow.
+func (r *ProxyReconciler) scopeHosts(obj client.Object) []string {
+	vs, ok := obj.(*networkingv1alpha1.VirtualService)
+	if !ok || len(vs.Spec.Hosts) == 0 || slices.ContainsFunc(vs.Spec.Gateways, func(g string) bool { return g != mesh.MeshGateway }) {
+		return nil
+	}
+	hosts := make([]string, len(vs.Spec.Hosts))
+	for i, h := range vs.Spec.Hosts {
+		hosts[i] = r.snapshots.settings.ResolveHost(h, vs.Namespace)
+	}
+	return hosts
 }
 
 // ruleExportTo is a VirtualService's or DestinationRule's exportTo; nil for other objects.
@@ -759,27 +771,6 @@ func (r *ProxyReconciler) eachProxy(ctx context.Context, inNS func(string) bool,
 	}
 }
 
-// rolloutCandidates lists the proxies (namespace/name) a change of rule reconciles and that
-// get config: scheduled, alive pods (see proxiesSeeing; every proxy for a Gateway).
-func (r *ProxyReconciler) rolloutCandidates(ctx context.Context, rule client.Object) []string {
-	var out []string
-	keep := func(p *corev1.Pod) {
-		if p.Spec.NodeName != "" && proxyAlive(p) {
-			out = append(out, client.ObjectKeyFromObject(p).String())
-		}
-	}
-	if gw, isGateway := rule.(*networkingv1alpha1.Gateway); isGateway {
-		r.eachGatewayPod(ctx, gw, keep)
-		return out
-	}
-	var inNS func(string) bool
-	if all, namespaces := visibleTo(ruleExportTo(rule), rule.GetNamespace()); !all {
-		inNS = func(ns string) bool { return namespaces[ns] }
-	}
-	r.eachProxy(ctx, inNS, r.inScope(rule, keep))
-	return out
-}
-
 // gatewayProxies lists the pods a Gateway's selector picks: only gateway proxies read Gateways,
 // so a Gateway change reconciles them alone (the handler maps the old and the new object, so the
 // pods a changed selector drops are reconciled too).
@@ -833,12 +824,19 @@ func (r *ProxyReconciler) namespacePods(ctx context.Context, ns client.Object) [
 func (r *ProxyReconciler) podSnapshotHandler() handler.EventHandler {
 	return handler.Funcs{
 		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.candidates.podsChanged()
 			r.snapshots.invalidate()
 		},
 		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			oldPod, ok1 := e.ObjectOld.(*corev1.Pod)
 			newPod, ok2 := e.ObjectNew.(*corev1.Pod)
-			if !ok1 || !ok2 || !podSnapshotChanged(oldPod, newPod) {
+			if !ok1 || !ok2 {
+				return
+			}
+			if candidateChanged(oldPod, newPod) {
+				r.candidates.podsChanged()
+			}
+			if !podSnapshotChanged(oldPod, newPod) {
 				return
 			}
 			r.snapshots.invalidate()
@@ -850,9 +848,18 @@ func (r *ProxyReconciler) podSnapshotHandler() handler.EventHandler {
 			}
 		},
 		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.candidates.podsChanged()
 			r.snapshots.invalidate()
 		},
 	}
+}
+
+// candidateChanged reports whether a pod update can change which rollouts count it
+// (walkProxyGroups): scheduled, alive, labels (opt-out), egress hosts.
+func candidateChanged(a, b *corev1.Pod) bool {
+	return a.Spec.NodeName != b.Spec.NodeName || proxyAlive(a) != proxyAlive(b) ||
+		a.Annotations[mesh.EgressHostsAnnotation] != b.Annotations[mesh.EgressHostsAnnotation] ||
+		!maps.Equal(a.Labels, b.Labels)
 }
 
 // podEndpointChanged reports whether a pod update changes what other proxies see of the pod as an

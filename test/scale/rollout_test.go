@@ -52,6 +52,8 @@ type params struct {
 	// memLimit is the manager's GOMEMLIMIT (MIZZEN_SCALE_GOMEMLIMIT, e.g. 120MiB); empty: none, as
 	// config/manager runs it unless told otherwise.
 	memLimit string
+	// gcPercent is the manager's GOGC (MIZZEN_SCALE_GOGC, e.g. 50); empty: Go's default, 100.
+	gcPercent string
 }
 
 func paramsFromEnv(b *testing.B) params {
@@ -73,6 +75,7 @@ func paramsFromEnv(b *testing.B) params {
 		bareWorkers: num("MIZZEN_SCALE_BARE_WORKERS", 4),
 		stateDir:    os.Getenv("MIZZEN_SCALE_STATE_DIR"),
 		memLimit:    os.Getenv("MIZZEN_SCALE_GOMEMLIMIT"),
+		gcPercent:   os.Getenv("MIZZEN_SCALE_GOGC"),
 		stampPods:   os.Getenv("MIZZEN_SCALE_STAMP_PODS") != "0",
 	}
 	switch e := os.Getenv("MIZZEN_SCALE_EGRESS"); e {
@@ -164,6 +167,9 @@ func BenchmarkRollout(b *testing.B) {
 	var env []string
 	if p.memLimit != "" {
 		env = append(env, "GOMEMLIMIT="+p.memLimit)
+	}
+	if p.gcPercent != "" {
+		env = append(env, "GOGC="+p.gcPercent)
 	}
 	m, err := startManager(ctx, c, bin, env, fmt.Sprintf("--stamp-pods=%t", p.stampPods))
 	if err != nil {
@@ -611,6 +617,9 @@ func report(b *testing.B, p params, r results) {
 	limit := "no GOMEMLIMIT"
 	if p.memLimit != "" {
 		limit = "GOMEMLIMIT=" + p.memLimit
+	}
+	if p.gcPercent != "" {
+		limit += ", GOGC=" + p.gcPercent
 	}
 	fmt.Fprintf(&sb, "  manager peak RSS: %.0f MiB, %s (target < 150 MiB at 1,000 services / 2,000 pods); of it, at the anonymous peak: %.0f MiB anonymous (heap, stacks), %.0f MiB file pages (the binary)\n",
 		float64(r.peakRSS)/mib, limit, float64(r.peakAnon)/mib, float64(r.fileAtPeak)/mib)

@@ -65,5 +65,28 @@ func (s *podStore) each(ctx context.Context, ns string, fn func(*corev1.Pod)) er
 	return nil
 }
 
+// all returns every cached pod, uncopied: callers must not change them.
+func (s *podStore) all(ctx context.Context) ([]*corev1.Pod, error) {
+	if s.informer != nil && s.informer.HasSynced() {
+		objs := s.informer.GetIndexer().List()
+		out := make([]*corev1.Pod, 0, len(objs))
+		for _, o := range objs {
+			if p, ok := o.(*corev1.Pod); ok {
+				out = append(out, p)
+			}
+		}
+		return out, nil
+	}
+	pods := &corev1.PodList{}
+	if err := s.reader.List(ctx, pods, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	out := make([]*corev1.Pod, len(pods.Items))
+	for i := range pods.Items {
+		out[i] = &pods.Items[i]
+	}
+	return out, nil
+}
+
 // The manager's cache hands out client-go shared informers (controller-runtime's informer cache).
 var _ indexedInformer = toolscache.SharedIndexInformer(nil)

@@ -131,7 +131,7 @@ type ProxyReconciler struct {
 // NewProxyReconciler returns the proxy reconciler; opts.Identity must be valid after defaults.
 func NewProxyReconciler(c client.Client, rec events.EventRecorder, opts ProxyOptions) *ProxyReconciler {
 	opts.Identity = opts.Identity.WithDefaults()
-	return &ProxyReconciler{
+	r := &ProxyReconciler{
 		Client:    c,
 		Recorder:  rec,
 		opts:      opts,
@@ -142,6 +142,8 @@ func NewProxyReconciler(c client.Client, rec events.EventRecorder, opts ProxyOpt
 		// SetupWithManager turns this off when cert-manager is not installed.
 		certificates: true,
 	}
+	r.snapshots.pods = &r.pods
+	return r
 }
 
 // Reconcile brings one pod's proxy id, Certificate and ConfigMap up to date.

@@ -167,7 +167,7 @@ type Input struct {
 	Settings         Settings
 	Services         []corev1.Service
 	EndpointSlices   []discoveryv1.EndpointSlice
-	Pods             []corev1.Pod
+	Pods             []*corev1.Pod // pointers: the manager hands its informer's objects over uncopied
 	Nodes            []corev1.Node
 	VirtualServices  []v1alpha1.VirtualService
 	DestinationRules []v1alpha1.DestinationRule
@@ -241,8 +241,7 @@ func New(in Input) *Snapshot {
 	for i := range in.Nodes {
 		nodes[in.Nodes[i].Name] = &in.Nodes[i]
 	}
-	for i := range in.Pods {
-		kp := &in.Pods[i]
+	for _, kp := range in.Pods {
 		p := &Pod{
 			Name: kp.Name, Namespace: kp.Namespace, IP: kp.Status.PodIP, Labels: kp.Labels,
 			ServiceAccount: kp.Spec.ServiceAccountName, ProxyID: kp.Annotations[ProxyIDAnnotation],

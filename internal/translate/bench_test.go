@@ -41,7 +41,7 @@ func benchMesh(n int) mesh.Input {
 			pod := fmt.Sprintf("%s-v%d", name, v)
 			ip := fmt.Sprintf("10.%d.%d.%d", v, i/250, i%250+1)
 			node := "node-a"
-			in.Pods = append(in.Pods, corev1.Pod{
+			in.Pods = append(in.Pods, &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: "bench",
 					Labels:      map[string]string{"app": name, "version": fmt.Sprintf("v%d", v)},
 					Annotations: map[string]string{mesh.ProxyIDAnnotation: "p-" + pod}},

@@ -60,7 +60,7 @@ func fuzzMesh(data []byte) (mesh.Input, int) {
 		}
 		in.Services = append(in.Services, svc)
 		for v := range 1 + r.intn(3) {
-			in.Pods = append(in.Pods, corev1.Pod{
+			in.Pods = append(in.Pods, &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-v%d", name, v), Namespace: ns,
 					Labels: map[string]string{"app": name, "version": fmt.Sprintf("v%d", v)}},
 				Spec:   corev1.PodSpec{NodeName: "n" + pick(r, zones...), ServiceAccountName: name},

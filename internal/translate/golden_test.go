@@ -71,8 +71,8 @@ func (c *testCase) readObjects(t testing.TB, data []byte, dir, defaultNS string)
 			c.in.Services = append(c.in.Services, corev1.Service{})
 			obj = &c.in.Services[len(c.in.Services)-1]
 		case head.Kind == "Pod":
-			c.in.Pods = append(c.in.Pods, corev1.Pod{})
-			obj = &c.in.Pods[len(c.in.Pods)-1]
+			c.in.Pods = append(c.in.Pods, &corev1.Pod{})
+			obj = c.in.Pods[len(c.in.Pods)-1]
 		case head.Kind == "Node":
 			c.in.Nodes = append(c.in.Nodes, corev1.Node{})
 			obj = &c.in.Nodes[len(c.in.Nodes)-1]
@@ -161,7 +161,7 @@ func (c *testCase) deriveEndpointSlices() {
 			ObjectMeta:  metav1.ObjectMeta{Name: svc.Name + "-x", Namespace: svc.Namespace, Labels: map[string]string{discoveryv1.LabelServiceName: svc.Name}},
 			AddressType: discoveryv1.AddressTypeIPv4,
 		}
-		var pods []corev1.Pod
+		var pods []*corev1.Pod
 		for _, p := range c.in.Pods {
 			if p.Namespace == svc.Namespace && mesh.LabelsMatch(svc.Spec.Selector, p.Labels) && p.Status.PodIP != "" {
 				pods = append(pods, p)

@@ -189,7 +189,7 @@ func synthesizeServices(c *testCase) {
 			for lk, lv := range l {
 				pl[lk] = lv
 			}
-			c.in.Pods = append(c.in.Pods, corev1.Pod{
+			c.in.Pods = append(c.in.Pods, &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", k.name, j), Namespace: k.ns, Labels: pl,
 					Annotations: map[string]string{"mizzen.dev/proxy-id": fmt.Sprintf("p-%s-%d", k.name, j)}},
 				Spec:   corev1.PodSpec{NodeName: "node-a"},

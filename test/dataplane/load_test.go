@@ -42,7 +42,10 @@ func loadMesh(t *testing.T, files ...string) mesh.Input {
 			case "Service":
 				err = unmarshalInto(doc, &in.Services)
 			case "Pod":
-				err = unmarshalInto(doc, &in.Pods)
+				var pods []corev1.Pod
+				if err = unmarshalInto(doc, &pods); err == nil {
+					in.Pods = append(in.Pods, &pods[0])
+				}
 			case "VirtualService":
 				err = unmarshalInto(doc, &in.VirtualServices)
 			case "DestinationRule":
@@ -81,7 +84,7 @@ func unmarshalInto[T any, PT interface {
 	return nil
 }
 
-func endpointSlice(svc corev1.Service, pods []corev1.Pod) discoveryv1.EndpointSlice {
+func endpointSlice(svc corev1.Service, pods []*corev1.Pod) discoveryv1.EndpointSlice {
 	es := discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: svc.Name + "-x", Namespace: svc.Namespace, Labels: map[string]string{discoveryv1.LabelServiceName: svc.Name}},
 		AddressType: discoveryv1.AddressTypeIPv4,

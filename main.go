@@ -40,7 +40,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -50,6 +49,7 @@ import (
 	"github.com/mizzen-mesh/mizzen/internal/capture"
 	"github.com/mizzen-mesh/mizzen/internal/identity"
 	"github.com/mizzen-mesh/mizzen/internal/inject"
+	"github.com/mizzen-mesh/mizzen/internal/metricsauth"
 )
 
 // newScheme registers every kind the manager reads or writes.
@@ -200,7 +200,7 @@ func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 		TLSOpts:       tlsOpts,
 	}
 	if opts.secureMetrics {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		metricsOpts.FilterProvider = metricsauth.New
 	}
 	if opts.metricsCertPath != "" {
 		w, serve, err := watchCertificate(opts.metricsCertPath, "metrics")

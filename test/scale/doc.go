@@ -23,8 +23,9 @@
 // ("M/M proxies" with M the namespace's pods, internal/rollout's count), a weight change re-stamps
 // those pods alone (asserted), and the all-VirtualServices change still changes every proxy.
 // Unscoped at 1,000 services a proxy's config would pass the 1 MiB ConfigMap limit.
-// MIZZEN_SCALE_GOMEMLIMIT sets the manager's GOMEMLIMIT (e.g. 120MiB; default none) and
-// MIZZEN_SCALE_GOGC its GOGC (e.g. 50; default Go's 100).
+// The manager runs with the Go runtime settings config/manager gives it (GOGC, GOMEMLIMIT: as it
+// is deployed); MIZZEN_SCALE_GOGC (e.g. 100, Go's default) and MIZZEN_SCALE_GOMEMLIMIT (e.g.
+// 120MiB, or off) override them.
 // MIZZEN_SCALE_STAMP_PODS=0 runs the manager with --stamp-pods=false: one API write per proxy
 // change instead of a ConfigMap write and a pod patch; the harness then reads each proxy's hash
 // from its ConfigMaps and asserts that no pod carries one.

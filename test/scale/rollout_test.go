@@ -1,6 +1,7 @@
 package scale
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -49,11 +50,10 @@ type params struct {
 	// stampPods is the manager's --stamp-pods (MIZZEN_SCALE_STAMP_PODS=0 turns it off: one API
 	// write per proxy config change instead of two).
 	stampPods bool
-	// memLimit is the manager's GOMEMLIMIT (MIZZEN_SCALE_GOMEMLIMIT, e.g. 120MiB); empty: none, as
-	// config/manager runs it unless told otherwise.
-	memLimit string
-	// gcPercent is the manager's GOGC (MIZZEN_SCALE_GOGC, e.g. 50); empty: Go's default, 100.
-	gcPercent string
+	// memLimit and gcPercent are the manager's GOMEMLIMIT and GOGC: config/manager's unless
+	// MIZZEN_SCALE_GOMEMLIMIT (e.g. 120MiB, or off) or MIZZEN_SCALE_GOGC (e.g. 100, Go's default)
+	// say otherwise; empty: not set.
+	memLimit, gcPercent string
 }
 
 func paramsFromEnv(b *testing.B) params {
@@ -74,10 +74,14 @@ func paramsFromEnv(b *testing.B) params {
 		all:         os.Getenv("MIZZEN_SCALE_ALL") != "0",
 		bareWorkers: num("MIZZEN_SCALE_BARE_WORKERS", 4),
 		stateDir:    os.Getenv("MIZZEN_SCALE_STATE_DIR"),
-		memLimit:    os.Getenv("MIZZEN_SCALE_GOMEMLIMIT"),
-		gcPercent:   os.Getenv("MIZZEN_SCALE_GOGC"),
 		stampPods:   os.Getenv("MIZZEN_SCALE_STAMP_PODS") != "0",
 	}
+	shipped, err := shippedRuntimeEnv()
+	if err != nil {
+		b.Fatalf("reading the manager's runtime settings from config/manager: %v", err)
+	}
+	p.memLimit = cmp.Or(os.Getenv("MIZZEN_SCALE_GOMEMLIMIT"), shipped["GOMEMLIMIT"])
+	p.gcPercent = cmp.Or(os.Getenv("MIZZEN_SCALE_GOGC"), shipped["GOGC"])
 	switch e := os.Getenv("MIZZEN_SCALE_EGRESS"); e {
 	case "", "all":
 	case "namespace":
@@ -614,13 +618,7 @@ func report(b *testing.B, p params, r results) {
 			s.services, r.allReady.Round(time.Millisecond), r.all.writes, r.all.bytes/mib, r.all.writes/float64(s.pods), r.changedAll, s.pods, r.all.renders, r.all.builds)
 	}
 	fmt.Fprintf(&sb, "  no-op resync (Service annotated): %.0f reconciles, %.0f renders, %.0f ConfigMap writes (target 0)\n", r.noop.reconciles, r.noop.renders, r.noop.writes)
-	limit := "no GOMEMLIMIT"
-	if p.memLimit != "" {
-		limit = "GOMEMLIMIT=" + p.memLimit
-	}
-	if p.gcPercent != "" {
-		limit += ", GOGC=" + p.gcPercent
-	}
+	limit := fmt.Sprintf("GOGC=%s, GOMEMLIMIT=%s", cmp.Or(p.gcPercent, "100"), cmp.Or(p.memLimit, "off"))
 	fmt.Fprintf(&sb, "  manager peak RSS: %.0f MiB, %s (target < 150 MiB at 1,000 services / 2,000 pods); of it, at the anonymous peak: %.0f MiB anonymous (heap, stacks), %.0f MiB file pages (the binary)\n",
 		float64(r.peakRSS)/mib, limit, float64(r.peakAnon)/mib, float64(r.fileAtPeak)/mib)
 	fmt.Fprintf(&sb, "  proxy ConfigMap: %.1f KiB\n", float64(r.configBytes)/1024)

@@ -74,6 +74,7 @@ type options struct {
 	enableLeaderElection bool
 	leaderElectionNS     string
 	enableHTTP2          bool
+	apiCompression       bool
 	enableWebhooks       bool
 	controllers          controllers.Options
 	webhooks             admission.Options
@@ -100,6 +101,8 @@ func parseFlags(args []string) (*options, error) {
 		"Elect a leader so that only one replica of the manager reconciles at a time.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "",
 		"Namespace of the leader election lease; empty means the manager's own namespace (required when it runs outside the cluster).")
+	fs.BoolVar(&o.apiCompression, "kube-api-compression", false,
+		"Accept gzip-compressed responses from the API server. Off: the largest responses the manager gets are the echoes of its own ConfigMap writes, which the API server would spend CPU compressing.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
 		"Serve HTTP/2 on the metrics and webhook servers (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
 	fs.BoolVar(&o.stampPods, "stamp-pods", true,
@@ -173,6 +176,8 @@ func main() {
 // run builds the manager from opts and blocks until ctx ends or the manager fails.
 func run(ctx context.Context, cfg *rest.Config, opts *options) error {
 	log := ctrl.Log.WithName("setup")
+	cfg = rest.CopyConfig(cfg)
+	cfg.DisableCompression = !opts.apiCompression
 
 	var tlsOpts []func(*tls.Config)
 	if !opts.enableHTTP2 {

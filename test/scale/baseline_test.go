@@ -26,8 +26,8 @@ const bareAnnotation = "scale.mizzen.dev/bare-round"
 // bareLoop measures what the apiserver takes from a plain client-go loop: ConfigMaps holding a
 // proxy's data, each updated once per round by workers goroutines. Its client is set up as the
 // manager's is: no client-side rate limit (controller-runtime's GetConfig sets QPS -1 when the
-// kubeconfig says nothing, and main.go keeps it) and protobuf (controller-runtime's encoding for
-// built-in kinds).
+// kubeconfig says nothing, and main.go keeps it), protobuf (controller-runtime's encoding for
+// built-in kinds) and no gzip (main.go's --kube-api-compression=false).
 type bareLoop struct {
 	cs      kubernetes.Interface
 	cms     []*corev1.ConfigMap
@@ -39,6 +39,7 @@ func newBareLoop(ctx context.Context, base *rest.Config, data map[string]string,
 	cfg := rest.CopyConfig(base)
 	cfg.QPS, cfg.Burst = -1, 0
 	cfg.ContentType = runtime.ContentTypeProtobuf
+	cfg.DisableCompression = true
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

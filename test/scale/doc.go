@@ -67,47 +67,51 @@
 //     and it must write no ConfigMap (asserted: a count, not a time);
 //  7. the manager's peak RSS (VmHWM).
 //
-// Figures measured on the 2-core development machine (times vary by ±50% between runs with the
-// machine's other load; the CPU per write is steadier). Current code, two ConfigMaps per proxy:
+// Figures measured on the 2-core development machine (times and write rates vary by ±50% between
+// runs with the machine's other load — the bare client alone ran at 94–186 writes/s in one
+// afternoon; the CPU per write is steadier). Current code, as shipped (config/manager: GOGC=50,
+// GOMEMLIMIT=400MiB; --stamp-pods; API responses uncompressed):
 //
-//	100 × 1,000 (MIZZEN_SCALE_ALL=0): convergence 2 m 9 s, idle after 2 m 52 s; main ConfigMap
-//	            146 KiB; one VS 90/10 → 50/50 Ready in 16.5 s: 1,000 writes (143 MiB), 1,000/1,000
-//	            proxies with a new hash, 2 snapshot builds (a second run: 21.0 s); all 100 VS
-//	            re-weighted at once: Ready in 29.4 s, 1,007 writes; no-op: 0 writes, 1,000 renders;
-//	            peak RSS 219 MiB; bare 129.7 writes/s, bare+pod 103.1 writes/s, manager 60.6 writes/s = 47%
-//	            of bare, 59% of bare+pod. CPU per write: bare 14.1 ms, bare+pod 17.7 ms, manager
-//	            31.3 ms per proxy (apiserver 13.8, manager 7.8, etcd 5.2, controller-manager 2.6).
-//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0), two runs: one VS Ready in 9.9 s
-//	            and 10.1 s; bare 144.5 and 140.1 writes/s, manager 101.2 and 99.9 writes/s = 70% and
-//	            71% of bare; CPU per write: bare 12.5/12.7 ms, manager 18.0/18.6 ms per proxy
-//	            (apiserver 6.9, manager 5.5–5.9, etcd 3.7–4.0) = 69%; all 100 VS at once: Ready in
-//	            13.9 s; peak RSS 224–233 MiB.
+//	100 × 1,000 (MIZZEN_SCALE_ALL=0): convergence 2 m 7 s, idle after 2 m 58 s; main ConfigMap
+//	            146 KiB; one VS 90/10 → 50/50 Ready in 18.2 s (17.2 s in another run): 1,000
+//	            writes (143 MiB), 1,000/1,000 proxies with a new hash, 2 snapshot builds; no-op:
+//	            0 writes, 1,000 renders; peak RSS 147 MiB (95 anonymous, 51 the binary's pages);
+//	            bare 126.3 writes/s, bare+pod 95.0, manager 54.8 = 43% of bare, 58% of bare+pod
+//	            (another run: 39% and 78%). CPU per write: bare 14.6 ms, bare+pod 19.2 ms, manager
+//	            33.3 ms per proxy (apiserver 14.6, manager 8.6, etcd 5.3).
+//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0): one VS Ready in 9.3 s; bare
+//	            145.8 writes/s, manager 107.8 writes/s = 74% of bare; CPU per write: bare 12.2 ms,
+//	            manager 16.6 ms per proxy (apiserver 6.2, manager 5.6, etcd 3.4) = 73%; peak RSS
+//	            145 MiB. With GOGC=100 and gzip (MIZZEN_SCALE_GOGC=100, the code before the last
+//	            change): one VS 11.5 s, manager 6.3 ms per proxy, peak RSS 194 MiB.
 //	1,000 × 2,000 in 20 namespaces, scoped (MIZZEN_SCALE_NAMESPACES=20 MIZZEN_SCALE_EGRESS=namespace
-//	            MIZZEN_SCALE_ALL=0): convergence 6 m 38 s, idle after 6 m 42 s; main ConfigMap 80 KiB;
-//	            one VS Ready in 4.3–5.9 s on its namespace's 100 proxies (100 writes, 7.8 MiB; 102
-//	            renders: the fan-out skips the proxies whose egress scope cannot see the rule's
-//	            hosts — 2,000 renders before that); no-op: 0 writes; peak RSS 334–338 MiB (live
-//	            heap at the peak ≈100 MB). Most of the manager's CPU for that change is fixed per
-//	            snapshot: the status reconcilers translate every namespace to find rule problems.
-//	10 × 100:   one VS Ready in 1.1 s; RSS 103 MiB; main ConfigMap 26 KiB.
-//	30 × 300:   one VS Ready in 5.6–8.8 s; RSS 142 MiB; main ConfigMap 52 KiB.
+//	            MIZZEN_SCALE_ALL=0): convergence 5 m 47 s, idle after 6 m 1 s (7,346 writes, 4,784
+//	            renders, 1,896 snapshot builds); main ConfigMap 80 KiB; one VS Ready in 2.7 s
+//	            (2.2–2.5 s in three other runs) on its namespace's 100 proxies: 100 writes
+//	            (7.8 MiB), 100 renders, 2 snapshot builds; manager CPU 21.7 ms per proxy (54 ms
+//	            before the rollout counts were grouped); no-op: 0 writes; peak RSS 222 MiB (170
+//	            anonymous, 51 the binary's pages; 218 MiB in another run; 304 MiB with GOGC=100).
 //
-// Before (one ConfigMap per proxy, endpoints and routes together; each render re-marshalled every
-// shared resource): 100 × 1,000 one VS Ready in 5 m 25 s with 871 MiB written (972 KiB
+// Earlier: one ConfigMap per proxy, endpoints and routes together, each render re-marshalling
+// every shared resource — 100 × 1,000 one VS Ready in 5 m 25 s with 871 MiB written (972 KiB
 // ConfigMaps), manager 41% of bare, peak RSS 264 MiB; 1,000 × 2,000 scoped one VS in 18.6 s, peak
-// RSS 345 MiB (465 MiB and still converging before the memory work: informer objects trimmed,
-// envoy.Cache bounded by bytes, no pod copies per fan-out, rule sets interned).
+// RSS 345 MiB. Then (split ConfigMaps, memoized rendering, trimmed informers): 100 × 1,000 one VS
+// in 16.5–21.0 s, 33–47% of bare; 1,000 × 2,000 one VS in 4.3–5.9 s, peak RSS 323–338 MiB, the
+// status reconcilers walking every pod for every rule at each snapshot (most of the manager's CPU).
 //
 // Where the CPU goes (the figures above): a pod annotation patch costs the control plane about as
 // much as a ConfigMap write of 150 KiB (apiserver patch path, and every pod watcher: scheduler,
 // controller-manager, kwok, manager), so with --stamp-pods (the default) the manager cannot
 // reach more than bare / (bare + pod patch) of the bare ConfigMap rate whatever its own cost.
+// Where the memory goes at 1,000 × 2,000: ≈50 MiB are the binary's pages (82 MB binary), and the
+// heap's live part peaks near 100 MB while 2,000 proxies converge: informer objects (≈20 MB),
+// envoy.Cache (≤ 12 MiB of YAML plus bootstraps), the snapshot in use and its memoized translation
+// (≈25 MB, more while a reconcile still holds the previous one), rendered files in flight; GOGC=50
+// lets the heap grow half of that between collections instead of all of it.
 //
 // Targets of the issue: zero writes on a no-op resync — met at every size. ≥ 70% of the bare
-// write rate at 1,000 pods — 70% and 71% (two runs) with --stamp-pods=false; 33–47% of bare
-// (59–76% of bare+pod) with the pod stamp, the default. RSS < 150 MiB at 1,000 services / 2,000 pods — not met (334 MiB):
-// ~58 MiB of VmHWM are the binary's own mapped pages, and the heap peaks at about twice its live
-// part (GOGC=100), which is ≈100 MB while 2,000 proxies converge (informer objects, rendered files
-// in flight, the snapshot and its memoized translation). MIZZEN_SCALE_GOMEMLIMIT=100MiB held the
-// older code to 182 MiB at the price of a collector running 35% of the time.
+// write rate at 1,000 pods — met with --stamp-pods=false (74%, 70%, 71% in three runs), not with
+// the pod stamp, the default (39–47% of bare; 58–78% of bare+pod, the bound a stamping manager
+// has). RSS < 150 MiB — met at 100 services × 1,000 pods (145–147 MiB), not at 1,000 services /
+// 2,000 pods (218–222 MiB).
 package scale

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"iter"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -98,21 +99,23 @@ func (r *ProxyReconciler) walkProxyGroups(ctx context.Context) []*proxyGroup {
 	return groups
 }
 
-// rolloutCandidates lists the proxies (namespace/name) a change of rule reconciles and that
-// get config: scheduled, alive pods (see proxiesSeeing; every proxy for a Gateway).
-func (r *ProxyReconciler) rolloutCandidates(ctx context.Context, rule client.Object) []string {
-	var out []string
-	keep := func(p *corev1.Pod) {
-		if p.Spec.NodeName != "" && proxyAlive(p) {
-			out = append(out, client.ObjectKeyFromObject(p).String())
-		}
-	}
+// rolloutCandidates are the proxies (namespace/name) a change of rule reconciles and that get
+// config: scheduled, alive pods (see proxiesSeeing; every proxy for a Gateway). A sequence over the
+// selected groups: the rollout of a rule every proxy sees counts all of them, and copying their
+// keys into one slice per rule per recount cost as much as the count.
+func (r *ProxyReconciler) rolloutCandidates(ctx context.Context, rule client.Object) iter.Seq[string] {
 	if gw, isGateway := rule.(*networkingv1alpha1.Gateway); isGateway {
-		r.eachGatewayPod(ctx, gw, keep)
-		return out
+		var keys []string
+		r.eachGatewayPod(ctx, gw, func(p *corev1.Pod) {
+			if p.Spec.NodeName != "" && proxyAlive(p) {
+				keys = append(keys, client.ObjectKeyFromObject(p).String())
+			}
+		})
+		return slices.Values(keys)
 	}
 	all, namespaces := visibleTo(ruleExportTo(rule), rule.GetNamespace())
 	hosts := r.scopeHosts(rule)
+	var selected []*proxyGroup
 	for _, grp := range r.candidates.get(r.snapshots.gen.Load(), func() []*proxyGroup { return r.walkProxyGroups(ctx) }) {
 		if !grp.gateway && !all && !namespaces[grp.namespace] {
 			continue
@@ -120,7 +123,15 @@ func (r *ProxyReconciler) rolloutCandidates(ctx context.Context, rule client.Obj
 		if hosts != nil && !slices.ContainsFunc(hosts, func(h string) bool { return mesh.EgressMaySee(grp.egress, grp.namespace, h) }) {
 			continue
 		}
-		out = append(out, grp.keys...)
+		selected = append(selected, grp)
 	}
-	return out
+	return func(yield func(string) bool) {
+		for _, grp := range selected {
+			for _, key := range grp.keys {
+				if !yield(key) {
+					return
+				}
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package rollout_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,13 +44,13 @@ func TestProgress(t *testing.T) {
 	}
 	for _, s := range steps {
 		s.do()
-		got := tr.Progress(target, candidates)
+		got := tr.Progress(target, slices.Values(candidates))
 		if got != s.want || got.Done() != s.done {
 			t.Errorf("%s: got %+v (done %v), want %+v (done %v)", s.name, got, got.Done(), s.want, s.done)
 		}
 	}
 	// A generation no snapshot holds yet: nobody is caught up.
-	if got := tr.Progress(rollout.Target{Rule: reviews, Generation: 3}, []string{"bookinfo/b"}); got.Done() || got.Total != 1 {
+	if got := tr.Progress(rollout.Target{Rule: reviews, Generation: 3}, slices.Values([]string{"bookinfo/b"})); got.Done() || got.Total != 1 {
 		t.Errorf("generation without a snapshot: %+v", got)
 	}
 }

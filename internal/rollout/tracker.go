@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"hash/maphash"
+	"iter"
 	"maps"
 	"slices"
 	"strconv"
@@ -160,12 +161,13 @@ type Progress struct {
 // Done reports whether every proxy the rule shapes carries the target generation.
 func (p Progress) Done() bool { return p.Unknown == 0 && p.Updated == p.Total }
 
-// Progress counts the rollout of tg over the candidate proxies (keys as recorded).
-func (t *Tracker) Progress(tg Target, candidates []string) Progress {
+// Progress counts the rollout of tg over the candidate proxies (keys as recorded). Candidates are
+// a sequence so that a caller holding them in groups need not copy them into one slice.
+func (t *Tracker) Progress(tg Target, candidates iter.Seq[string]) Progress {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	var p Progress
-	for _, key := range candidates {
+	for key := range candidates {
 		c, recorded := t.proxies[key]
 		gen, uses := c.Rules.Generation(tg.Rule)
 		caughtUp := recorded && tg.Since != 0 && c.Snapshot >= tg.Since

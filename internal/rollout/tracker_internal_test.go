@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
@@ -30,7 +31,7 @@ func TestTrackerInternsRuleSets(t *testing.T) {
 		t.Error("different sets share a map")
 	}
 	// Counting is unchanged by interning.
-	p := tr.Progress(Target{Rule: "VirtualService ns/a", Generation: 2, Since: 1}, []string{"ns/p1", "ns/p2", "ns/p3"})
+	p := tr.Progress(Target{Rule: "VirtualService ns/a", Generation: 2, Since: 1}, slices.Values([]string{"ns/p1", "ns/p2", "ns/p3"}))
 	if p != (Progress{Total: 3, Updated: 1}) {
 		t.Errorf("progress %+v, want 3 counted, 1 updated", p)
 	}

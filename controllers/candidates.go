@@ -34,7 +34,7 @@ type proxyGroups struct {
 	snapGen uint64
 	podsGen uint64
 	groups  []*proxyGroup // nil: not walked for these generations
-	walks   int           // walks made, for tests
+	walks   int           // walks made (tests read it)
 }
 
 // proxyGroup is the scheduled, alive proxies of one namespace with one egress scope.

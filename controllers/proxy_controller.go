@@ -702,14 +702,12 @@ func serviceExportTo(svc *corev1.Service) []string {
 // mesh.Exported decides, plus owner itself (its pods' inbound config may depend on the object):
 // all, or the set.
 func visibleTo(exportTo []string, owner string) (all bool, namespaces map[string]bool) {
-	namespaces = map[string]bool{owner: true}
-	if len(exportTo) == 0 {
+	if mesh.ExportedEverywhere(exportTo) {
 		return true, nil
 	}
+	namespaces = map[string]bool{owner: true}
 	for _, e := range exportTo {
 		switch e {
-		case "*":
-			return true, nil
 		case ".", "~":
 		default:
 			namespaces[e] = true

@@ -62,7 +62,7 @@ func (s *Snapshot) SidecarVirtualServices(ns string) *VirtualServiceIndex {
 	restricted := s.Memo(restrictedVSKey{}, func() any {
 		var at []int
 		for i, vs := range s.VirtualServices {
-			if sidecarRule(vs) && !exportedEverywhere(vs.Spec.ExportTo) {
+			if sidecarRule(vs) && !ExportedEverywhere(vs.Spec.ExportTo) {
 				at = append(at, i)
 			}
 		}
@@ -86,11 +86,6 @@ type restrictedVSKey struct{}
 // sidecarRule reports whether vs routes hosts for sidecars.
 func sidecarRule(vs *v1alpha1.VirtualService) bool {
 	return len(vs.Spec.Hosts) > 0 && AppliesToSidecars(vs.Spec.Gateways)
-}
-
-// exportedEverywhere reports whether exportTo makes a rule visible in every namespace.
-func exportedEverywhere(exportTo []string) bool {
-	return len(exportTo) == 0 || slices.Contains(exportTo, "*")
 }
 
 func (s *Snapshot) buildVSIndex(ns string) *VirtualServiceIndex {

@@ -458,13 +458,11 @@ func HostMatches(pattern, host string) bool {
 // Exported reports whether an object of namespace owner with the given exportTo is visible from
 // namespace ns ("*" or empty: everywhere; ".": owner only; "~": nowhere; else listed namespaces).
 func Exported(exportTo []string, owner, ns string) bool {
-	if len(exportTo) == 0 {
+	if ExportedEverywhere(exportTo) {
 		return true
 	}
 	for _, e := range exportTo {
 		switch e {
-		case "*":
-			return true
 		case ".":
 			if owner == ns {
 				return true
@@ -476,6 +474,11 @@ func Exported(exportTo []string, owner, ns string) bool {
 		}
 	}
 	return false
+}
+
+// ExportedEverywhere reports whether exportTo makes an object visible from every namespace.
+func ExportedEverywhere(exportTo []string) bool {
+	return len(exportTo) == 0 || slices.Contains(exportTo, "*")
 }
 
 // LabelsMatch reports whether labels has every key and value of selector.

@@ -58,9 +58,6 @@ type Cache struct {
 	// proxies of a namespace mostly share cds.yaml, so it is assembled and
 	// hashed once.
 	docs docMemo
-	// boots memoizes each node's envoy.yaml, apart from docs: one per proxy,
-	// they would crowd the shared files out of docs' bound.
-	boots docMemo
 	// seen finds, by identity, the fragment of a resource rendered before:
 	// translate shares one value per cluster among the proxies of a
 	// snapshot, so most lookups skip the marshalling the content key takes.
@@ -68,19 +65,20 @@ type Cache struct {
 	seen map[any]*fragment
 }
 
-// Bounds of the memoized files; when one is full its files are all dropped.
-// Shared files are one cds.yaml per namespace, mostly; bootstraps are about
-// 3.5 KiB each, so the bound holds 2,300 proxies' (rendering one again costs
-// 0.2 ms, a tenth of the manager's CPU per proxy at 100 services).
-const (
-	maxDocBytes       = 4 << 20
-	maxBootstrapBytes = 8 << 20
-)
+// maxDocBytes bounds the memoized files; when full they are all dropped.
+// They are one cds.yaml per namespace, mostly. Bootstraps are not memoized:
+// one per proxy (3.5 KiB each, 7 MiB at 2,000 proxies), they cost more memory
+// than the 0.2 ms that rendering one again takes.
+const maxDocBytes = 4 << 20
 
 // document is one rendered file and the SHA-256 of its content.
 type document struct {
 	text string
 	sum  [sha256.Size]byte
+}
+
+func newDocument(text []byte) *document {
+	return &document{text: string(text), sum: sha256.Sum256(text)}
 }
 
 type cacheKey struct {
@@ -271,24 +269,13 @@ func (c *Cache) store(key cacheKey, fr *fragment) {
 	c.bytes += cap(fr.text)
 }
 
-// bootstrap renders envoy.yaml, memoized by the node: it changes only with
-// the node, so a proxy's every later render reuses it.
+// bootstrap renders envoy.yaml.
 func (c *Cache) bootstrap(node Node) (*document, error) {
-	boot := Bootstrap(node)
-	b, err := packOpts.Marshal(boot)
+	text, err := renderBootstrap(Bootstrap(node))
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(b)
-	key := docKey(BootstrapFile, sum[:])
-	if d := c.lookupDoc(&c.boots, key); d != nil {
-		return d, nil
-	}
-	text, err := renderBootstrap(boot)
-	if err != nil {
-		return nil, err
-	}
-	return c.storeDoc(&c.boots, maxBootstrapBytes, key, text), nil
+	return newDocument(text), nil
 }
 
 // document assembles a file from its resources' fragments, or finds it
@@ -303,18 +290,17 @@ func (c *Cache) document(file string, frs []*fragment) *document {
 		return items
 	}
 	if file == LDSFile {
-		text := assembleDoc(docTypeURL[file], items())
-		return &document{text: string(text), sum: sha256.Sum256(text)}
+		return newDocument(assembleDoc(docTypeURL[file], items()))
 	}
 	ids := make([]byte, 0, 8*len(frs))
 	for _, fr := range frs {
 		ids = binary.LittleEndian.AppendUint64(ids, fr.id)
 	}
 	key := docKey(file, ids)
-	if d := c.lookupDoc(&c.docs, key); d != nil {
+	if d := c.lookupDoc(key); d != nil {
 		return d
 	}
-	return c.storeDoc(&c.docs, maxDocBytes, key, assembleDoc(docTypeURL[file], items()))
+	return c.storeDoc(key, assembleDoc(docTypeURL[file], items()))
 }
 
 func docKey(file string, parts []byte) [sha256.Size]byte {
@@ -333,18 +319,19 @@ type docMemo struct {
 	bytes int
 }
 
-func (c *Cache) lookupDoc(m *docMemo, key [sha256.Size]byte) *document {
+func (c *Cache) lookupDoc(key [sha256.Size]byte) *document {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return m.byKey[key]
+	return c.docs.byKey[key]
 }
 
-// storeDoc memoizes text in m, emptying m first if it would pass limit bytes.
-func (c *Cache) storeDoc(m *docMemo, limit int, key [sha256.Size]byte, text []byte) *document {
-	d := &document{text: string(text), sum: sha256.Sum256(text)}
+// storeDoc memoizes text, emptying the memo first if it would pass maxDocBytes.
+func (c *Cache) storeDoc(key [sha256.Size]byte, text []byte) *document {
+	d := newDocument(text)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if m.byKey == nil || m.bytes+len(text) > limit {
+	m := &c.docs
+	if m.byKey == nil || m.bytes+len(text) > maxDocBytes {
 		m.byKey, m.bytes = map[[sha256.Size]byte]*document{}, 0
 	}
 	m.byKey[key] = d

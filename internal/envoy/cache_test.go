@@ -126,17 +126,6 @@ func TestCacheSharesFiles(t *testing.T) {
 	if a.Data[BootstrapFile] == b.Data[BootstrapFile] || a.Hash == b.Hash {
 		t.Error("two nodes got the same bootstrap")
 	}
-	// A node's later render reuses its bootstrap, kept apart from the shared files.
-	again, err := c.Render(testNode(), testListeners(), testClusters())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if unsafe.StringData(again.Data[BootstrapFile]) != unsafe.StringData(a.Data[BootstrapFile]) {
-		t.Error("the same node's bootstrap was rendered again")
-	}
-	if len(c.boots.byKey) != 2 {
-		t.Errorf("%d bootstraps memoized, want 2 (one per node)", len(c.boots.byKey))
-	}
 }
 
 // The bytes bound holds whatever the entries' sizes, the accounting matches the entries, and a

@@ -35,25 +35,39 @@ var (
 		Name: "mizzen_mesh_snapshot_builds_total",
 		Help: "Mesh snapshots built from the cache; reconciles between two changes share one.",
 	})
-	ruleRolloutProxies = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "mizzen_rule_rollout_proxies",
-		Help: "Proxies a rule shapes (state=total) and those carrying its current generation (state=updated); updated/total is its rollout ratio.",
-	}, []string{"kind", "namespace", "name", "state"})
+	proxiesByState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mizzen_proxies",
+		Help: "Meshed proxies by state: configured (a config written and in effect), render_failed (its last render failed: it keeps its last good config, and counts as configured too if it has one).",
+	}, []string{"state"})
+	// One series per rule: at 1,000 VirtualServices and 1,000 DestinationRules, two per rule
+	// (total, updated) were 4,000 series, 4 MiB of the manager's heap and a scrape of 1 MiB.
+	ruleRolloutRatio = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mizzen_rollout_updated_ratio",
+		Help: "Per rule, the share of the proxies it shapes whose config carries its current generation (1 when it shapes none): its rollout's progress, status.canary.proxies for a VirtualService.",
+	}, []string{"kind", "namespace", "name"})
 )
 
-// setRolloutMetrics publishes a rule's rollout counts.
+// Values of the state label of mizzen_proxies.
+const (
+	proxyStateConfigured   = "configured"
+	proxyStateRenderFailed = "render_failed"
+)
+
+// setRolloutMetrics publishes a rule's rollout progress.
 func setRolloutMetrics(kind string, rule types.NamespacedName, p rollout.Progress) {
-	ruleRolloutProxies.WithLabelValues(kind, rule.Namespace, rule.Name, "total").Set(float64(p.Total))
-	ruleRolloutProxies.WithLabelValues(kind, rule.Namespace, rule.Name, "updated").Set(float64(p.Updated))
+	ratio := 1.0
+	if p.Total > 0 {
+		ratio = float64(p.Updated) / float64(p.Total)
+	}
+	ruleRolloutRatio.WithLabelValues(kind, rule.Namespace, rule.Name).Set(ratio)
 }
 
 // forgetRolloutMetrics drops the series of a deleted rule.
 func forgetRolloutMetrics(kind string, rule types.NamespacedName) {
-	for _, state := range []string{"total", "updated"} {
-		ruleRolloutProxies.DeleteLabelValues(kind, rule.Namespace, rule.Name, state)
-	}
+	ruleRolloutRatio.DeleteLabelValues(kind, rule.Namespace, rule.Name)
 }
 
 func init() {
-	metrics.Registry.MustRegister(proxyConfigWrites, proxyConfigRenders, proxyConfigBytes, proxyRenderFailures, proxyCertificateWrites, meshSnapshotBuilds, ruleRolloutProxies)
+	metrics.Registry.MustRegister(proxyConfigWrites, proxyConfigRenders, proxyConfigBytes, proxyRenderFailures, proxyCertificateWrites,
+		meshSnapshotBuilds, proxiesByState, ruleRolloutRatio)
 }

@@ -126,6 +126,10 @@ type ProxyReconciler struct {
 	pods podStore
 	// candidates memoizes the proxies rollouts count, grouped (candidates.go).
 	candidates proxyGroups
+
+	failedMu sync.Mutex
+	// renderFailed are the proxies whose last render failed (mizzen_proxies{state="render_failed"}).
+	renderFailed map[types.NamespacedName]bool
 }
 
 // NewProxyReconciler returns the proxy reconciler; opts.Identity must be valid after defaults.
@@ -212,6 +216,7 @@ func proxyAlive(pod *corev1.Pod) bool {
 func (r *ProxyReconciler) forget(key types.NamespacedName) {
 	r.written.Delete(key)
 	r.tracker.Forget(key.String())
+	r.noteRender(key, false)
 	for _, fn := range r.onRecorded {
 		fn()
 	}
@@ -220,9 +225,26 @@ func (r *ProxyReconciler) forget(key types.NamespacedName) {
 // recorded notes what a proxy's config now carries and tells the status reconcilers.
 func (r *ProxyReconciler) recorded(key types.NamespacedName, c rollout.Carried) {
 	r.tracker.Record(key.String(), c)
+	r.noteRender(key, false)
 	for _, fn := range r.onRecorded {
 		fn()
 	}
+}
+
+// noteRender records whether the proxy's last render failed and publishes the proxy counts.
+func (r *ProxyReconciler) noteRender(key types.NamespacedName, failed bool) {
+	r.failedMu.Lock()
+	defer r.failedMu.Unlock()
+	if failed {
+		if r.renderFailed == nil {
+			r.renderFailed = map[types.NamespacedName]bool{}
+		}
+		r.renderFailed[key] = true
+	} else {
+		delete(r.renderFailed, key)
+	}
+	proxiesByState.WithLabelValues(proxyStateRenderFailed).Set(float64(len(r.renderFailed)))
+	proxiesByState.WithLabelValues(proxyStateConfigured).Set(float64(r.tracker.Len()))
 }
 
 // proxyKind tells whether the pod is meshed and whether it runs a sidecar or a gateway proxy.
@@ -388,6 +410,7 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 			"proxy config not updated, the proxy keeps its last good config: %v%s", err, hint)
 		log.Error(err, "rendering proxy config; keeping the last good config", "proxy", id, "reason", reason)
 		proxyRenderFailures.Inc()
+		r.noteRender(key, true)
 		return ctrl.Result{}, nil
 	}
 

@@ -95,8 +95,8 @@ func proxyConfig(pod *corev1.Pod) *proxyFiles {
 	return f
 }
 
-// counter sums a counter of the manager's metrics registry over the series whose labels include
-// the given ones.
+// counter sums a counter (or a gauge) of the manager's metrics registry over the series whose
+// labels include the given ones.
 func counter(name string, labels map[string]string) float64 {
 	families, err := metrics.Registry.Gather()
 	Expect(err).NotTo(HaveOccurred())
@@ -112,7 +112,7 @@ func counter(name string, labels map[string]string) float64 {
 					continue series
 				}
 			}
-			sum += m.GetCounter().GetValue()
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 		}
 	}
 	return sum

@@ -146,6 +146,7 @@ spec:
 			g.Expect(vs.Status.RolledOut.Generation).To(Equal(vs.Generation))
 			g.Expect(string(vs.Status.RolledOut.Spec.Raw)).To(ContainSubstring(`"weight":90`))
 		}).Should(Succeed())
+		Expect(rolloutRatio("VirtualService", ns, "reviews")).To(Equal(1.0))
 	})
 
 	It("stays Progressing while a proxy cannot take the new weights, and turns Ready when it is gone", func() {
@@ -168,6 +169,7 @@ spec:
 			g.Expect(ready.Reason).To(Equal(v1.ReasonRollingOut))
 			g.Expect(vs.Status.Canary.WeightsSummary).To(Equal("reviews:v1=50 reviews:v2=50"))
 			g.Expect(vs.Status.Canary.UpdatedSummary).To(Equal("4/5"))
+			g.Expect(rolloutRatio("VirtualService", ns, "reviews")).To(Equal(0.8))
 		}).Should(Succeed())
 		Consistently(func(g Gomega) {
 			g.Expect(condition(g, vs, vsConds, v1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
@@ -277,3 +279,8 @@ spec:
 		Consistently(func() []string { return proxyConfig(gwPod).resourceVersions() }, time.Second).Should(Equal(before.resourceVersions()))
 	})
 })
+
+// rolloutRatio is the rule's mizzen_rollout_updated_ratio.
+func rolloutRatio(kind, ns, name string) float64 {
+	return counter("mizzen_rollout_updated_ratio", map[string]string{"kind": kind, "namespace": ns, "name": name})
+}

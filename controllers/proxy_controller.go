@@ -111,6 +111,8 @@ type ProxyReconciler struct {
 	opts      ProxyOptions
 	snapshots *snapshotSource
 	renderer  *envoy.Cache
+	// writes writes the ConfigMaps and pod stamps (set by SetupWithManager).
+	writes *echolessWriter
 	// written: per pod (types.NamespacedName), the last config written or found current.
 	written sync.Map
 	// certificates is false when cert-manager's Certificate kind is not served: proxies then get
@@ -429,7 +431,7 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 		// The merge patch written out: diffing two copies of the pod would cost more than the
 		// write itself.
 		patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, envoy.HashAnnotation, files.Hash)
-		if err := r.Patch(ctx, pod, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		if err := r.writes.mergePatchPod(ctx, key, patch); err != nil {
 			return ctrl.Result{}, fmt.Errorf("stamping config hash %s on the pod: %w", files.Hash, err)
 		}
 	}
@@ -449,7 +451,7 @@ func (r *ProxyReconciler) applyConfigMap(ctx context.Context, pod *corev1.Pod, w
 	err = r.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: want.Name}, cur)
 	switch {
 	case apierrors.IsNotFound(err):
-		if err := r.Create(ctx, desiredConfigMap(pod, want, nil)); err != nil {
+		if err := r.writes.createConfigMap(ctx, desiredConfigMap(pod, want, nil)); err != nil {
 			return false, fmt.Errorf("creating config map %s: %w", want.Name, err)
 		}
 		proxyConfigWrites.WithLabelValues("create").Inc()
@@ -459,7 +461,7 @@ func (r *ProxyReconciler) applyConfigMap(ctx context.Context, pod *corev1.Pod, w
 		r.conflict(pod, "ConfigMap", want.Name)
 		return false, nil
 	case cur.Annotations[envoy.HashAnnotation] != want.Hash:
-		if err := r.Update(ctx, desiredConfigMap(pod, want, cur)); err != nil {
+		if err := r.writes.updateConfigMap(ctx, desiredConfigMap(pod, want, cur)); err != nil {
 			return false, fmt.Errorf("updating config map %s: %w", want.Name, err)
 		}
 		proxyConfigWrites.WithLabelValues("update").Inc()
@@ -587,6 +589,11 @@ func mergeMaps(base, over map[string]string) map[string]string {
 // so the cost of a broad fan-out is translation time, not API writes. The rollout status counts
 // over the same sets (rolloutCandidates), so every proxy it waits for is reconciled.
 func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	writes, err := newEcholessWriter(mgr)
+	if err != nil {
+		return err
+	}
+	r.writes = writes
 	all := func(ctx context.Context, _ client.Object) []reconcile.Request { return r.allProxies(ctx, nil) }
 	invalidateAll := r.invalidating(all)
 	visible := r.invalidating(r.proxiesSeeing)
@@ -595,7 +602,7 @@ func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&corev1.Pod{}).
 		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata)
 	certGVK := certmanagerv1.SchemeGroupVersion.WithKind(certmanagerv1.CertificateKind)
-	_, err := mgr.GetRESTMapper().RESTMapping(certGVK.GroupKind(), certGVK.Version)
+	_, err = mgr.GetRESTMapper().RESTMapping(certGVK.GroupKind(), certGVK.Version)
 	switch {
 	case meta.IsNoMatchError(err):
 		r.certificates = false

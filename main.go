@@ -27,6 +27,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 
 	certmanagerv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -160,6 +161,11 @@ func main() {
 	}
 	if err != nil {
 		os.Exit(2)
+	}
+	if opts.pprofAddr == "0" || opts.pprofAddr == "" {
+		// No heap profile can be read: stop sampling allocations for one (the samples' records
+		// were ~3 MiB of the manager's memory at 2,000 proxies).
+		goruntime.MemProfileRate = 0
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
 	cfg, err := ctrl.GetConfig()

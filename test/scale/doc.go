@@ -36,12 +36,13 @@
 // write costs; MIZZEN_SCALE_CPU_PROFILE=<seconds> also saves the manager's CPU profile from the
 // one-VS change on (manager-rollout.cpu.pprof beside its log).
 //
-// Memory: the manager serves pprof on a loopback port (--pprof-bind-address), and the harness
-// saves heap profiles beside the manager's log: manager-heap-converged.pprof, -one-vs.pprof and
-// -end.pprof (each after a forced collection: the live heap), and manager-heap-peak.pprof (the
-// heap as of the last collection, saved each time the peak RSS grew by 16 MiB: near the peak).
-// Read them with `go tool pprof -top -sample_index=inuse_space <file>`; keep them with
-// MIZZEN_SCALE_STATE_DIR.
+// Memory: with MIZZEN_SCALE_PROFILES=1 (implied by MIZZEN_SCALE_CPU_PROFILE) the manager serves
+// pprof on a loopback port (--pprof-bind-address), and the harness saves heap profiles beside the
+// manager's log: manager-heap-converged.pprof, -one-vs.pprof and -end.pprof (each after a forced
+// collection: the live heap), and manager-heap-peak.pprof (the heap as of the last collection,
+// saved each time the peak RSS grew by 16 MiB: near the peak). Read them with
+// `go tool pprof -top -sample_index=inuse_space <file>`; keep them with MIZZEN_SCALE_STATE_DIR.
+// Without it the manager runs as deployed: no pprof, and so no allocation sampling (~3 MiB).
 //
 // What one run does:
 //

@@ -25,7 +25,7 @@ const managerProcess = "mizzen-manager"
 type manager struct {
 	pid        int
 	metricsURL string
-	// pprofURL serves the manager's Go profiles (loopback only).
+	// pprofURL serves the manager's Go profiles (loopback only); "" when it serves none.
 	pprofURL    string
 	cluster     *cluster.Cluster
 	httpClient  *http.Client
@@ -72,9 +72,10 @@ func saveProfile(c *http.Client, url, file string) error {
 
 // startManager runs bin against c as it runs in a cluster, minus webhooks (ENABLE_WEBHOOKS=false)
 // and cert-manager (not installed: the proxy reconciler then writes configs without
-// Certificates), with plain-HTTP metrics and pprof on loopback ports, and with env added to its
-// environment and args to its flags. It returns once /readyz answers. c.Stop ends it.
-func startManager(ctx context.Context, c *cluster.Cluster, bin string, env []string, args ...string) (*manager, error) {
+// Certificates), with plain-HTTP metrics on a loopback port (and pprof, with profiles: a manager
+// without pprof does not sample its allocations), and with env added to its environment and args
+// to its flags. It returns once /readyz answers. c.Stop ends it.
+func startManager(ctx context.Context, c *cluster.Cluster, bin string, profiles bool, env []string, args ...string) (*manager, error) {
 	metricsAddr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
@@ -83,24 +84,29 @@ func startManager(ctx context.Context, c *cluster.Cluster, bin string, env []str
 	if err != nil {
 		return nil, err
 	}
-	pprofAddr, err := freeLoopbackAddr()
-	if err != nil {
-		return nil, err
-	}
-	pid, err := c.StartProcess(managerProcess, bin, append([]string{
+	flags := []string{
 		"--kubeconfig=" + c.Kubeconfig(),
 		"--metrics-bind-address=" + metricsAddr,
 		"--metrics-secure=false",
 		"--health-probe-bind-address=" + probeAddr,
-		"--pprof-bind-address=" + pprofAddr,
-	}, args...), append([]string{"ENABLE_WEBHOOKS=false"}, env...))
+	}
+	var pprofURL string
+	if profiles {
+		pprofAddr, err := freeLoopbackAddr()
+		if err != nil {
+			return nil, err
+		}
+		flags = append(flags, "--pprof-bind-address="+pprofAddr)
+		pprofURL = "http://" + pprofAddr + "/debug/pprof"
+	}
+	pid, err := c.StartProcess(managerProcess, bin, append(flags, args...), append([]string{"ENABLE_WEBHOOKS=false"}, env...))
 	if err != nil {
 		return nil, err
 	}
 	m := &manager{
 		pid:         pid,
 		metricsURL:  "http://" + metricsAddr + "/metrics",
-		pprofURL:    "http://" + pprofAddr + "/debug/pprof",
+		pprofURL:    pprofURL,
 		cluster:     c,
 		httpClient:  &http.Client{Timeout: 10 * time.Second},
 		logFilePath: c.LogFile(managerProcess),
@@ -154,8 +160,9 @@ func (m *manager) saveHeapProfile(name string, gc bool) (string, error) {
 
 // watchMemory samples the manager's memory every two seconds until stop is closed: it keeps the
 // peak of its anonymous memory (VmHWM counts its binary's pages too), and saves a heap profile
-// (manager-heap-peak.pprof, without a forced collection) each time the peak RSS has grown by step
-// since the last one, so that the last one saved shows the heap near the run's peak.
+// (manager-heap-peak.pprof, without a forced collection; when it serves profiles) each time the
+// peak RSS has grown by step since the last one, so that the last one saved shows the heap near
+// the run's peak.
 func (m *manager) watchMemory(step int64, stop <-chan struct{}) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
@@ -170,7 +177,7 @@ func (m *manager) watchMemory(step int64, stop <-chan struct{}) <-chan struct{} 
 			case <-t.C:
 			}
 			mem, err := m.sampleMemory()
-			if err != nil || mem.Peak < saved+step {
+			if err != nil || mem.Peak < saved+step || m.pprofURL == "" {
 				continue
 			}
 			if _, err := m.saveHeapProfile("peak", false); err == nil {

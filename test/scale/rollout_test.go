@@ -41,6 +41,9 @@ type params struct {
 	// bareWorkers are the baseline's concurrent writers (MIZZEN_SCALE_BARE_WORKERS): by default the
 	// proxy reconciler's MaxConcurrentReconciles default, 4.
 	bareWorkers int
+	// profiles: the manager serves pprof and the harness saves its heap profiles (a manager as
+	// deployed serves none, and then does not sample its allocations).
+	profiles bool
 	// cpuProfile, when set, records the manager's CPU profile for that long from the one-VS
 	// change on (MIZZEN_SCALE_CPU_PROFILE, seconds) into the state dir's logs.
 	cpuProfile time.Duration
@@ -95,6 +98,7 @@ func paramsFromEnv(b *testing.B) params {
 	if os.Getenv("MIZZEN_SCALE_CPU_PROFILE") != "" {
 		p.cpuProfile = time.Duration(num("MIZZEN_SCALE_CPU_PROFILE", 0)) * time.Second
 	}
+	p.profiles = os.Getenv("MIZZEN_SCALE_PROFILES") == "1" || p.cpuProfile > 0
 	if p.size.pods < 2*p.size.services {
 		b.Fatalf("MIZZEN_SCALE_PODS=%d is less than two per service (MIZZEN_SCALE_SERVICES=%d): each service needs a v1 and a v2 pod",
 			p.size.pods, p.size.services)
@@ -175,7 +179,7 @@ func BenchmarkRollout(b *testing.B) {
 	if p.gcPercent != "" {
 		env = append(env, "GOGC="+p.gcPercent)
 	}
-	m, err := startManager(ctx, c, bin, env, fmt.Sprintf("--stamp-pods=%t", p.stampPods))
+	m, err := startManager(ctx, c, bin, p.profiles, env, fmt.Sprintf("--stamp-pods=%t", p.stampPods))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -532,6 +536,9 @@ func podHashes(ctx context.Context, b *testing.B, cl client.Client, s meshSize, 
 // saveHeap saves the manager's live heap profile beside its log (see manager.saveHeapProfile); a
 // failure is reported, not fatal.
 func saveHeap(b *testing.B, m *manager, name string) {
+	if m.pprofURL == "" {
+		return
+	}
 	path, err := m.saveHeapProfile(name, true)
 	if err != nil {
 		b.Errorf("heap profile %s: %v", name, err)

@@ -91,7 +91,11 @@ type cacheKey struct {
 type fragment struct {
 	text []byte
 	refs []clusterRef
-	used bool
+	// key is the resource's content key; cached: entries holds the
+	// fragment under it (Cache.mu guards both flags).
+	key    cacheKey
+	cached bool
+	used   bool
 	// id is unique for the Cache's life: a document is keyed by its
 	// fragments' ids, so a swept and re-rendered fragment never matches a
 	// document made of its predecessor.
@@ -168,6 +172,12 @@ func (c *Cache) render(node Node, listeners []*listenerv3.Listener, clusters []*
 	return files, nil
 }
 
+// fragment renders r or finds it rendered. A listener is kept by content
+// (entries) only once a second proxy shares its value, until then it is
+// found by identity alone: each proxy has its own inbound listener (its IP),
+// and at 2,000 proxies those had filled the bound and pushed the shared
+// resources out. Other resources are kept at once: proxies of one service
+// build equal inbound clusters as values of their own.
 func (c *Cache) fragment(file string, r named) (*fragment, error) {
 	if fr := c.seenBefore(r); fr != nil {
 		return fr, nil
@@ -187,11 +197,20 @@ func (c *Cache) fragment(file string, r named) (*fragment, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.store(key, fr)
+	fr.key = key
+	c.mu.Lock()
+	c.nextID++
+	fr.id = c.nextID
+	c.mu.Unlock()
 	c.remember(r, fr)
+	if _, listener := r.(*listenerv3.Listener); !listener {
+		c.store(fr)
+	}
 	return fr, nil
 }
 
+// seenBefore finds the fragment of r's value, rendered for an earlier proxy,
+// and keeps it by content from now on (if it was not): the value is shared.
 func (c *Cache) seenBefore(r named) *fragment {
 	key, ok := identityKey(r)
 	if !ok {
@@ -199,7 +218,11 @@ func (c *Cache) seenBefore(r named) *fragment {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.seen[key]
+	fr := c.seen[key]
+	if fr != nil {
+		c.storeLocked(fr)
+	}
+	return fr
 }
 
 // remember files fr under r's identity until r is collected. Resources are
@@ -250,22 +273,30 @@ func (c *Cache) lookup(key cacheKey) *fragment {
 	return fr
 }
 
-func (c *Cache) store(key cacheKey, fr *fragment) {
+func (c *Cache) store(fr *fragment) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.storeLocked(fr)
+}
+
+// storeLocked keeps fr by content, marked used. Callers hold c.mu.
+func (c *Cache) storeLocked(fr *fragment) {
+	fr.used = true
+	if fr.cached {
+		return
+	}
 	if c.entries == nil {
 		c.entries = map[cacheKey]*fragment{}
 	}
 	if c.full(cap(fr.text)) {
 		c.sweep()
 	}
-	fr.used = true
-	if old := c.entries[key]; old != nil { // a concurrent render of the same resource
+	if old := c.entries[fr.key]; old != nil { // a concurrent render of the same resource
 		c.bytes -= cap(old.text)
+		old.cached = false
 	}
-	c.nextID++
-	fr.id = c.nextID
-	c.entries[key] = fr
+	fr.cached = true
+	c.entries[fr.key] = fr
 	c.bytes += cap(fr.text)
 }
 
@@ -359,10 +390,14 @@ func (c *Cache) sweep() {
 	maps.DeleteFunc(c.entries, func(_ cacheKey, fr *fragment) bool {
 		if !fr.used {
 			c.bytes -= cap(fr.text)
+			fr.cached = false
 		}
 		return !fr.used
 	})
 	if len(c.entries) == before {
+		for _, fr := range c.entries {
+			fr.cached = false
+		}
 		clear(c.entries)
 		c.bytes = 0
 	}

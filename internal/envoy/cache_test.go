@@ -2,6 +2,7 @@ package envoy
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -213,5 +214,42 @@ func TestCacheRemembersEqualResources(t *testing.T) {
 		if c.seenBefore(cl) == nil {
 			t.Errorf("cluster %s, rendered by content, is not found by identity", cl.GetName())
 		}
+	}
+}
+
+// A listener is kept by content once a second proxy shares its value; each proxy's own (its
+// inbound listener) never is, so what proxies keep to themselves cannot crowd out what they share.
+func TestCacheKeepsListenersProxiesShare(t *testing.T) {
+	c := &Cache{}
+	shared, clusters := testListeners(), testClusters()
+	const inbound = 2 // virtualInbound: each proxy's own value
+	if shared[inbound].Name != "virtualInbound" {
+		t.Fatalf("listener %d is %q, want virtualInbound", inbound, shared[inbound].Name)
+	}
+	for i := range 5 {
+		ls := slices.Clone(shared)
+		ls[inbound] = testListeners()[inbound]
+		ls[inbound].FilterChains[0].Name = fmt.Sprintf("inbound|9080||-%d", i)
+		node := testNode()
+		node.ID = fmt.Sprintf("p-%d", i)
+		got, err := c.Render(node, ls, clusters)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := mustRender(t, node, ls, clusters); got.Hash != want.Hash || !maps.Equal(got.Data, want.Data) {
+			t.Fatalf("proxy %d: Cache.Render differs from Render", i)
+		}
+	}
+	kept := 0
+	for key, fr := range c.entries {
+		if key.typeURL == docTypeURL[LDSFile] {
+			kept++
+			if strings.Contains(string(fr.text), "virtualInbound") {
+				t.Error("a proxy's own inbound listener is kept by content")
+			}
+		}
+	}
+	if want := len(shared) - 1; kept != want {
+		t.Errorf("%d listeners kept by content, want the %d the proxies share", kept, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 )
 
@@ -53,5 +54,33 @@ func TestTrimPodKeepsWhatTheReconcilersRead(t *testing.T) {
 	}
 	if other, _ := trimPod(&corev1.Service{}); other == nil {
 		t.Error("a non-pod object was dropped")
+	}
+}
+
+func TestStripBookkeepingDropsManagedFieldsAndLastApplied(t *testing.T) {
+	annotations := map[string]string{corev1.LastAppliedConfigAnnotation: `{"spec":{"hosts":["reviews"]}}`, "team": "bookinfo"}
+	vs := &v1alpha1.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: "reviews", Annotations: annotations,
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}}
+	if _, err := stripBookkeeping(vs); err != nil {
+		t.Fatal(err)
+	}
+	if vs.ManagedFields != nil || len(vs.Annotations) != 1 || vs.Annotations["team"] != "bookinfo" {
+		t.Errorf("after the transform: managed fields %v, annotations %v; want none and team only", vs.ManagedFields, vs.Annotations)
+	}
+	if len(annotations) != 2 {
+		t.Error("the transform changed a map the object shared")
+	}
+
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "reviews-1",
+		Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: "{}"}}}
+	got, err := trimPod(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := got.(*corev1.Pod).Annotations; a != nil {
+		t.Errorf("trimmed pod's annotations: %v, want none", a)
+	}
+	if _, err := stripBookkeeping("not an object"); err != nil {
+		t.Errorf("a value without metadata: %v", err)
 	}
 }

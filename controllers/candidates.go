@@ -114,13 +114,13 @@ func (r *ProxyReconciler) rolloutCandidates(ctx context.Context, rule client.Obj
 		return slices.Values(keys)
 	}
 	all, namespaces := visibleTo(ruleExportTo(rule), rule.GetNamespace())
-	hosts := r.scopeHosts(rule)
+	scope := r.scopeOf(ctx, rule)
 	var selected []*proxyGroup
 	for _, grp := range r.candidates.get(r.snapshots.gen.Load(), func() []*proxyGroup { return r.walkProxyGroups(ctx) }) {
 		if !grp.gateway && !all && !namespaces[grp.namespace] {
 			continue
 		}
-		if hosts != nil && !slices.ContainsFunc(hosts, func(h string) bool { return mesh.EgressMaySee(grp.egress, grp.namespace, h) }) {
+		if !grp.gateway && !scope.reaches(grp.namespace, grp.egress) {
 			continue
 		}
 		selected = append(selected, grp)

@@ -128,6 +128,8 @@ type ProxyReconciler struct {
 	pods podStore
 	// candidates memoizes the proxies rollouts count, grouped (candidates.go).
 	candidates proxyGroups
+	// routes indexes the VirtualServices routing to each host (scope.go).
+	routes routeIndex
 
 	failedMu sync.Mutex
 	// renderFailed are the proxies whose last render failed (mizzen_proxies{state="render_failed"}).
@@ -579,14 +581,14 @@ func mergeMaps(base, over map[string]string) map[string]string {
 //
 // Fan-out: a pod event reconciles that pod; a change to a VirtualService, DestinationRule,
 // Service or EndpointSlice reconciles the proxies of the namespaces it is exported to (all by
-// default; for a VirtualService minus the sidecars whose egress scope sees none of its hosts,
-// inScope) and the gateway proxies (proxiesSeeing); a change to a Gateway reconciles the pods its
+// default) that its scope reaches (scopeOf: minus the sidecars whose egress scope sees none of its
+// hosts and no rule routes them to) and the gateway proxies (proxiesSeeing); a change to a Gateway reconciles the pods its
 // old and new selectors pick (gatewayProxies: sidecars never read Gateways); a change to node
 // topology labels, and a change of a pod with an IP to what other proxies see of it (labels,
 // service account, proxy id: subsets and auto-mTLS of the endpoints it backs), reconciles every
 // proxy of the mesh. Every such event also invalidates the shared snapshot; a periodic resync (same
-// resourceVersion) and a rule's status update (same generation) do neither. Reconciling a proxy whose config did not change writes nothing,
-// so the cost of a broad fan-out is translation time, not API writes. The rollout status counts
+// resourceVersion) and a rule's status update (same generation) do neither. Reconciling a proxy
+// whose config did not change writes nothing, so the cost of a broad fan-out is translation time, not API writes. The rollout status counts
 // over the same sets (rolloutCandidates), so every proxy it waits for is reconciled.
 func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	writes, err := newEcholessWriter(mgr)
@@ -667,43 +669,13 @@ func (r *ProxyReconciler) proxiesSeeing(ctx context.Context, obj client.Object) 
 		inNS = func(ns string) bool { return namespaces[ns] }
 	}
 	var out []reconcile.Request
-	r.eachProxy(ctx, inNS, r.inScope(obj, func(p *corev1.Pod) {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(p)})
-	}))
-	return out
-}
-
-// inScope narrows fn to the proxies a VirtualService can shape: a sidecar scoped by egress hosts
-// (mizzen.dev/egress-hosts) that leave out every host of the rule gets no route from it, so at
-// 1,000 services in 20 scoped namespaces a rule's change renders its namespace's proxies, not the
-// mesh's. Nothing is narrowed for other kinds (a DestinationRule or Service reaches proxies through
-// the destinations of rules they see), for a delegate (no hosts: its root's decide), or for a rule
-// bound to gateways (gateway proxies take no egress scope).
-func (r *ProxyReconciler) inScope(obj client.Object, fn func(*corev1.Pod)) func(*corev1.Pod) {
-	hosts := r.scopeHosts(obj)
-	if hosts == nil {
-		return fn
-	}
-	return func(p *corev1.Pod) {
-		egress := mesh.ParseEgressHosts(p.Annotations[mesh.EgressHostsAnnotation])
-		if slices.ContainsFunc(hosts, func(h string) bool { return mesh.EgressMaySee(egress, p.Namespace, h) }) {
-			fn(p)
+	scope := r.scopeOf(ctx, obj)
+	r.eachProxy(ctx, inNS, func(p *corev1.Pod) {
+		if scope.reaches(p.Namespace, mesh.ParseEgressHosts(p.Annotations[mesh.EgressHostsAnnotation])) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(p)})
 		}
-	}
-}
-
-// scopeHosts are the resolved hosts by which inScope narrows obj's proxies, nil when it does not:
-// only a sidecar VirtualService's hosts narrow.
-func (r *ProxyReconciler) scopeHosts(obj client.Object) []string {
-	vs, ok := obj.(*networkingv1alpha1.VirtualService)
-	if !ok || len(vs.Spec.Hosts) == 0 || slices.ContainsFunc(vs.Spec.Gateways, func(g string) bool { return g != mesh.MeshGateway }) {
-		return nil
-	}
-	hosts := make([]string, len(vs.Spec.Hosts))
-	for i, h := range vs.Spec.Hosts {
-		hosts[i] = r.snapshots.settings.ResolveHost(h, vs.Namespace)
-	}
-	return hosts
+	})
+	return out
 }
 
 // ruleExportTo is a VirtualService's or DestinationRule's exportTo; nil for other objects.

@@ -100,6 +100,13 @@ func newSnapshotSource(r client.Reader, settings mesh.Settings) *snapshotSource 
 	return s
 }
 
+// latest is the newest snapshot built, nil before the first.
+func (s *snapshotSource) latest() *mesh.Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap
+}
+
 // invalidate marks the current snapshot stale.
 func (s *snapshotSource) invalidate() { s.gen.Add(1) }
 

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -163,5 +164,24 @@ func TestDestinationRuleFor(t *testing.T) {
 		if got == nil || got.Name != c.want {
 			t.Errorf("proxy %s %v, host %s: got %v, want %s", c.proxy.Namespace, c.proxy.Labels, c.host, got, c.want)
 		}
+	}
+}
+
+func TestDestinationHosts(t *testing.T) {
+	dest := func(h string) v1alpha1.Destination { return v1alpha1.Destination{Host: h} }
+	vs := &v1alpha1.VirtualService{Spec: v1alpha1.VirtualServiceSpec{
+		HTTP: []v1alpha1.HTTPRoute{
+			{Route: []v1alpha1.HTTPRouteDestination{{Destination: dest("reviews")}, {Destination: dest("reviews")}}},
+			{Route: []v1alpha1.HTTPRouteDestination{{Destination: dest("ratings.other.svc.cluster.local")}},
+				Mirror: &v1alpha1.Destination{Host: "shadow"}},
+			{Delegate: &v1alpha1.Delegate{Name: "delegated"},
+				Mirrors: []v1alpha1.HTTPMirrorPolicy{{Destination: dest("audit")}}},
+		},
+		TLS: []v1alpha1.TLSRoute{{Route: []v1alpha1.RouteDestination{{Destination: dest("tls-backend")}}}},
+		TCP: []v1alpha1.TCPRoute{{Route: []v1alpha1.RouteDestination{{Destination: dest("db")}}}},
+	}}
+	want := []string{"reviews", "ratings.other.svc.cluster.local", "shadow", "audit", "tls-backend", "db"}
+	if got := DestinationHosts(vs); !slices.Equal(got, want) {
+		t.Errorf("DestinationHosts = %v, want %v", got, want)
 	}
 }

@@ -294,3 +294,38 @@ func EgressSelects(egress []string, ns string, svc *Service) bool {
 	}
 	return false
 }
+
+// DestinationHosts are the hosts a VirtualService sends traffic to, as written (resolve them
+// against its namespace): the route, mirror and mirrors destinations of its http rules and the
+// route destinations of its tls and tcp rules. A proxy the rule shapes gets a cluster for each,
+// even out of its egress scope. A delegating rule's are in its delegates.
+func DestinationHosts(vs *v1alpha1.VirtualService) []string {
+	var out []string
+	add := func(d v1alpha1.Destination) {
+		if !slices.Contains(out, d.Host) {
+			out = append(out, d.Host)
+		}
+	}
+	for _, r := range vs.Spec.HTTP {
+		for _, d := range r.Route {
+			add(d.Destination)
+		}
+		if r.Mirror != nil {
+			add(*r.Mirror)
+		}
+		for _, m := range r.Mirrors {
+			add(m.Destination)
+		}
+	}
+	for _, r := range vs.Spec.TLS {
+		for _, d := range r.Route {
+			add(d.Destination)
+		}
+	}
+	for _, r := range vs.Spec.TCP {
+		for _, d := range r.Route {
+			add(d.Destination)
+		}
+	}
+	return out
+}

@@ -375,7 +375,7 @@ var _ = Describe("Proxy reconciler with scoped proxies", func() {
 		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: a},
 			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
 		Expect(k8sClient.Create(ctx, svc)).To(Succeed())
-		runningPod(a, "web", "10.1.3.1", map[string]string{"app": "web"})
+		webPod := runningPod(a, "web", "10.1.3.1", map[string]string{"app": "web"})
 		// Pods get their egress scope at creation (the annotation is read from the pod).
 		scoped := func(name, egress string) *corev1.Pod {
 			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: b, Labels: map[string]string{"app": name},
@@ -414,5 +414,38 @@ spec:
 		Expect(vs.Status.Canary).NotTo(BeNil())
 		Expect(vs.Status.Canary.Proxies.Total).To(BeNumerically(">=", 2))
 		Expect(vs.Status.Canary.Proxies.Updated).To(Equal(vs.Status.Canary.Proxies.Total))
+
+		// A blind proxy that a rule of its namespace routes to web gets web's cluster, and web's
+		// endpoints reach it as they reach the proxy that sees web (scope_test: and no other).
+		routed := scoped("routed", "./*")
+		Expect(k8sClient.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "front", Namespace: b},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "front"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}})).To(Succeed())
+		front := fromYAML(&v1.VirtualService{}, b, `
+metadata: {name: front}
+spec:
+  hosts: [front]
+  exportTo: ["."]
+  http:
+  - match: [{headers: {x-routed: {exact: "1"}}}]
+    route:
+    - destination: {host: web.`+a+`.svc.cluster.local}`)
+		Expect(k8sClient.Create(ctx, front)).To(Succeed())
+		webCluster := "outbound|80||web." + a + ".svc.cluster.local"
+		Eventually(func(g Gomega) {
+			g.Expect(proxyConfig(routed).Data["cds.yaml"]).To(ContainSubstring(webCluster))
+		}).Should(Succeed())
+		Expect(proxyConfig(routed).Data["cds.yaml"]).NotTo(ContainSubstring(webPod.Status.PodIP))
+		Expect(k8sClient.Create(ctx, &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: "web-1", Namespace: a, Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{webPod.Status.PodIP}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(true)},
+				TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: a, Name: webPod.Name, UID: webPod.UID}}},
+			Ports: []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr[int32](80)}},
+		})).To(Succeed())
+		for _, p := range []*corev1.Pod{sees, routed} {
+			Eventually(func(g Gomega) {
+				g.Expect(proxyConfig(p).Data["cds.yaml"]).To(ContainSubstring(webPod.Status.PodIP), p.Name)
+			}).Should(Succeed())
+		}
 	})
 })

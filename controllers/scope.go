@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -100,42 +101,62 @@ func (r *ProxyReconciler) hostScope(ctx context.Context, host, owner string) *pr
 	return &proxyScope{hosts: []string{host}, owner: owner, routes: routes}
 }
 
-// routeIndex memoizes, per snapshot generation, the sidecar VirtualServices that route to each
-// host: from the cache (the rules as they are now) and from the newest snapshot (the versions the
-// proxies carry: an invalid rule's previous valid version). Counting a DestinationRule's rollout
-// asks for each rule at every recount; the index is built once per generation instead.
+// routeIndex memoizes the sidecar VirtualServices that route to each host: from the cache (the
+// rules as they are now) and from the newest snapshot (the versions the proxies carry: an invalid
+// rule's previous valid version). It is rebuilt when either changes, not at every event: a
+// DestinationRule's rollout recount and every endpoint change ask for it.
 type routeIndex struct {
-	mu     sync.Mutex
-	gen    uint64
-	built  bool
+	mu    sync.Mutex
+	built bool
+	// from fingerprints the rule versions it was built from (UID, generation).
+	from   uint64
 	byHost map[string][]routeScope
 	// delegated are the hosts a delegate VirtualService routes to: the proxies its roots shape
 	// are not known here, so changes about them are not narrowed.
 	delegated map[string]bool
+	seed      maphash.Seed
 }
 
 // to returns the VirtualServices that route sidecars to host; false when the change is not to be
 // narrowed.
 func (ix *routeIndex) to(ctx context.Context, r *ProxyReconciler, host string) ([]routeScope, bool) {
-	gen := r.snapshots.gen.Load()
+	vss := &networkingv1alpha1.VirtualServiceList{}
+	if err := r.List(ctx, vss, client.UnsafeDisableDeepCopy); err != nil {
+		logf.FromContext(ctx).Error(err, "listing virtual services")
+		return nil, false
+	}
+	snap := r.snapshots.latest()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if !ix.built || ix.gen != gen {
-		vss := &networkingv1alpha1.VirtualServiceList{}
-		if err := r.List(ctx, vss, client.UnsafeDisableDeepCopy); err != nil {
-			logf.FromContext(ctx).Error(err, "listing virtual services")
-			return nil, false
+	if !ix.built {
+		ix.seed = maphash.MakeSeed()
+	}
+	var h maphash.Hash
+	h.SetSeed(ix.seed)
+	version := func(vs *networkingv1alpha1.VirtualService) {
+		h.WriteString(string(vs.UID))
+		maphash.WriteComparable(&h, vs.Generation)
+	}
+	for i := range vss.Items {
+		version(&vss.Items[i])
+	}
+	if snap != nil {
+		h.WriteByte(0)
+		for _, vs := range snap.VirtualServices {
+			version(vs)
 		}
+	}
+	if from := h.Sum64(); !ix.built || from != ix.from {
 		ix.byHost, ix.delegated = map[string][]routeScope{}, map[string]bool{}
 		for i := range vss.Items {
 			ix.add(r.snapshots.settings, &vss.Items[i])
 		}
-		if snap := r.snapshots.latest(); snap != nil {
+		if snap != nil {
 			for _, vs := range snap.VirtualServices {
 				ix.add(r.snapshots.settings, vs)
 			}
 		}
-		ix.gen, ix.built = gen, true
+		ix.from, ix.built = from, true
 	}
 	if ix.delegated[host] {
 		return nil, false

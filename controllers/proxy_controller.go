@@ -582,14 +582,15 @@ func mergeMaps(base, over map[string]string) map[string]string {
 // Fan-out: a pod event reconciles that pod; a change to a VirtualService, DestinationRule,
 // Service or EndpointSlice reconciles the proxies of the namespaces it is exported to (all by
 // default) that its scope reaches (scopeOf: minus the sidecars whose egress scope sees none of its
-// hosts and no rule routes them to) and the gateway proxies (proxiesSeeing); a change to a Gateway reconciles the pods its
-// old and new selectors pick (gatewayProxies: sidecars never read Gateways); a change to node
-// topology labels, and a change of a pod with an IP to what other proxies see of it (labels,
-// service account, proxy id: subsets and auto-mTLS of the endpoints it backs), reconciles every
-// proxy of the mesh. Every such event also invalidates the shared snapshot; a periodic resync (same
-// resourceVersion) and a rule's status update (same generation) do neither. Reconciling a proxy
-// whose config did not change writes nothing, so the cost of a broad fan-out is translation time, not API writes. The rollout status counts
-// over the same sets (rolloutCandidates), so every proxy it waits for is reconciled.
+// hosts and that no rule routes to them) and the gateway proxies (proxiesSeeing); a change to a
+// Gateway reconciles the pods its old and new selectors pick (gatewayProxies: sidecars never read
+// Gateways); a change to node topology labels, and a change of a pod with an IP to what other
+// proxies see of it (labels, service account, proxy id: subsets and auto-mTLS of the endpoints it
+// backs), reconciles every proxy of the mesh. Every such event also invalidates the shared
+// snapshot; a periodic resync (same resourceVersion) and a rule's status update (same generation)
+// do neither. Reconciling a proxy whose config did not change writes nothing, so the cost of a
+// broad fan-out is translation time, not API writes. The rollout status counts over the same sets
+// (rolloutCandidates), so every proxy it waits for is reconciled.
 func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	writes, err := newEcholessWriter(mgr)
 	if err != nil {

@@ -64,8 +64,9 @@
 //     and every pod re-stamped with a new hash (asserted); the manager's write rate over its write
 //     window (metrics sampled every 500 ms: a scrape costs the manager CPU too) against the baseline;
 //  5. every VirtualService → 80/20 at once (the same figures);
-//  6. a no-op resync: a Service annotation makes the manager reconcile and render every proxy,
-//     and it must write no ConfigMap (asserted: a count, not a time);
+//  6. a no-op resync: a Service annotation (one per namespace when scoped: a Service change
+//     reaches the proxies that see it) makes the manager reconcile and render every proxy, and
+//     it must write no ConfigMap (asserted: a count, not a time);
 //  7. the manager's peak RSS (VmHWM).
 //
 // Figures measured on the 2-core development machine (times and write rates vary by ±50% between

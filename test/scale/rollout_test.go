@@ -307,22 +307,29 @@ func BenchmarkRollout(b *testing.B) {
 		must(b, settle(ctx, m))
 	}
 
-	// A no-op resync: a Service annotation changes no proxy's config. The manager reconciles every
-	// proxy of the namespace (the fan-out of a Service change) and must write nothing.
-	c0 = mustCounters(b, m)
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: serviceName(0), Namespace: s.namespace(0)}}
-	touch := fmt.Sprintf(`{"metadata":{"annotations":{"scale.mizzen.dev/touched":%q}}}`, time.Now().Format(time.RFC3339Nano))
-	if err := cl.Patch(ctx, svc, client.RawPatch(types.MergePatchType, []byte(touch))); err != nil {
-		b.Fatal(err)
+	// A no-op resync: a Service annotation changes no proxy's config. The manager reconciles the
+	// proxies that see the Service (the fan-out of a Service change: every proxy, or its
+	// namespace's when scoped: then one Service per namespace is annotated) and must write nothing.
+	reached, touched := s.shapedBy(0), 1
+	if s.scoped {
+		reached, touched = s.pods, s.namespaces
 	}
-	must(b, pollUntil(ctx, m.healthy, settleTimeout, 250*time.Millisecond, fmt.Sprintf("the manager to reconcile the %d proxies after a Service annotation", s.pods),
+	c0 = mustCounters(b, m)
+	touch := fmt.Sprintf(`{"metadata":{"annotations":{"scale.mizzen.dev/touched":%q}}}`, time.Now().Format(time.RFC3339Nano))
+	for i := range touched { // service i is in namespace i mod namespaces
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: serviceName(i), Namespace: s.namespace(i)}}
+		if err := cl.Patch(ctx, svc, client.RawPatch(types.MergePatchType, []byte(touch))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	must(b, pollUntil(ctx, m.healthy, settleTimeout, 250*time.Millisecond, fmt.Sprintf("the manager to reconcile the %d proxies after a Service annotation", reached),
 		func() (bool, error) {
 			now, err := m.scrape()
 			if err != nil {
 				return false, err
 			}
 			done := now.counters().minus(c0).reconciles
-			return done >= float64(s.pods) && now.proxyIdle(), fmt.Errorf("%.0f proxies reconciled", done)
+			return done >= float64(reached) && now.proxyIdle(), fmt.Errorf("%.0f proxies reconciled", done)
 		}))
 	r.noop = mustCounters(b, m).minus(c0)
 	progress("no-op resync: %s", r.noop)

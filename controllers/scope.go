@@ -103,11 +103,13 @@ func (r *ProxyReconciler) hostScope(ctx context.Context, host, owner string) *pr
 
 // routeIndex memoizes the sidecar VirtualServices that route to each host: from the cache (the
 // rules as they are now) and from the newest snapshot (the versions the proxies carry: an invalid
-// rule's previous valid version). It is rebuilt when either changes, not at every event: a
-// DestinationRule's rollout recount and every endpoint change ask for it.
+// rule's previous valid version). Within a snapshot generation it is reused as it is (every
+// DestinationRule's rollout recount asks for it); after an event the rules are listed again, and
+// it is rebuilt only if a rule version changed.
 type routeIndex struct {
 	mu    sync.Mutex
 	built bool
+	gen   uint64 // the snapshot generation it was last checked at
 	// from fingerprints the rule versions it was built from (UID, generation).
 	from   uint64
 	byHost map[string][]routeScope
@@ -120,6 +122,13 @@ type routeIndex struct {
 // to returns the VirtualServices that route sidecars to host; false when the change is not to be
 // narrowed.
 func (ix *routeIndex) to(ctx context.Context, r *ProxyReconciler, host string) ([]routeScope, bool) {
+	gen := r.snapshots.gen.Load()
+	ix.mu.Lock()
+	if ix.built && ix.gen == gen {
+		defer ix.mu.Unlock()
+		return ix.lookup(host)
+	}
+	ix.mu.Unlock()
 	vss := &networkingv1alpha1.VirtualServiceList{}
 	if err := r.List(ctx, vss, client.UnsafeDisableDeepCopy); err != nil {
 		logf.FromContext(ctx).Error(err, "listing virtual services")
@@ -158,6 +167,12 @@ func (ix *routeIndex) to(ctx context.Context, r *ProxyReconciler, host string) (
 		}
 		ix.from, ix.built = from, true
 	}
+	ix.gen = gen
+	return ix.lookup(host)
+}
+
+// lookup answers to from the index. Callers hold ix.mu.
+func (ix *routeIndex) lookup(host string) ([]routeScope, bool) {
 	if ix.delegated[host] {
 		return nil, false
 	}

@@ -183,12 +183,14 @@ func (ix *routeIndex) add(settings mesh.Settings, vs *networkingv1alpha1.Virtual
 	if !mesh.AppliesToSidecars(vs.Spec.Gateways) {
 		return // gateway proxies are not narrowed
 	}
+	delegate := len(vs.Spec.Hosts) == 0
+	route := routeScope{exportTo: vs.Spec.ExportTo, namespace: vs.Namespace, hosts: resolvedHosts(settings, vs)}
 	for _, d := range mesh.DestinationHosts(vs) {
 		host := settings.ResolveHost(d, vs.Namespace)
-		if len(vs.Spec.Hosts) == 0 {
+		if delegate {
 			ix.delegated[host] = true
 			continue
 		}
-		ix.byHost[host] = append(ix.byHost[host], routeScope{exportTo: vs.Spec.ExportTo, namespace: vs.Namespace, hosts: resolvedHosts(settings, vs)})
+		ix.byHost[host] = append(ix.byHost[host], route)
 	}
 }

@@ -1,6 +1,10 @@
 package mesh
 
 import (
+	"cmp"
+	"maps"
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
@@ -84,5 +88,14 @@ func ClientCredentialNames(dr *v1alpha1.DestinationRule) []string {
 			}
 		}
 	}
+	return out
+}
+
+// Credentials returns the snapshot's credentials, sorted by namespace and name.
+func (s *Snapshot) Credentials() []*Credential {
+	out := slices.Collect(maps.Values(s.creds))
+	slices.SortFunc(out, func(a, b *Credential) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
 	return out
 }

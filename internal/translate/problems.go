@@ -41,33 +41,16 @@ func ProblemsOf(snap *mesh.Snapshot, kind, namespace, name string) []validate.Pr
 type problemsByRuleKey struct{}
 
 func ruleProblems(snap *mesh.Snapshot) []validate.Problem {
-	var ps []validate.Problem
-	deps := ruleDependencies(snap)
-	seenNS := map[string]bool{}
-	gatewayPods := map[string]bool{}
-	for _, gw := range snap.Gateways {
-		for _, p := range snap.Pods {
-			if len(gw.Spec.Selector) > 0 && p.Namespace != "" && mesh.LabelsMatch(gw.Spec.Selector, p.Labels) {
-				gatewayPods[p.Namespace+"/"+p.Name] = true
-			}
+	proxies := problemProxies(snap)
+	// A copy: the cached slice is shared with other snapshots.
+	ps := slices.Clone(translatedProblems.get(problemInputs(snap, proxies), func() []validate.Problem {
+		var ps []validate.Problem
+		for _, p := range proxies {
+			_, pps := Translate(snap, p)
+			ps = append(ps, pps...)
 		}
-	}
-	for _, p := range snap.Pods {
-		if p.ProxyID == "" {
-			continue
-		}
-		if gatewayPods[p.Namespace+"/"+p.Name] {
-			_, gps := Translate(snap, mesh.ProxyFor(p, mesh.Gateway))
-			ps = append(ps, gps...)
-			continue
-		}
-		if !deps.labels && !deps.locality && seenNS[p.Namespace] {
-			continue
-		}
-		seenNS[p.Namespace] = true
-		_, sps := Translate(snap, mesh.ProxyFor(p, mesh.Sidecar))
-		ps = append(ps, sps...)
-	}
+		return ps
+	}))
 	for _, vs := range snap.VirtualServices {
 		if !mesh.AppliesToSidecars(vs.Spec.Gateways) {
 			continue
@@ -152,6 +135,34 @@ func gatewayRefProblems(snap *mesh.Snapshot) []validate.Problem {
 		}
 	}
 	return ps
+}
+
+// problemProxies are the proxies whose translation RuleProblems reports: every gateway proxy, and a
+// sidecar per namespace standing for its namespace — every sidecar when rules select proxies by
+// labels or locality.
+func problemProxies(snap *mesh.Snapshot) []mesh.Proxy {
+	deps := ruleDependencies(snap)
+	gatewayPods := map[*mesh.Pod]bool{}
+	for _, gw := range snap.Gateways {
+		for _, p := range snap.Pods {
+			if len(gw.Spec.Selector) > 0 && p.Namespace != "" && mesh.LabelsMatch(gw.Spec.Selector, p.Labels) {
+				gatewayPods[p] = true
+			}
+		}
+	}
+	var proxies []mesh.Proxy
+	seenNS := map[string]bool{}
+	for _, p := range snap.Pods {
+		switch {
+		case p.ProxyID == "":
+		case gatewayPods[p]:
+			proxies = append(proxies, mesh.ProxyFor(p, mesh.Gateway))
+		case deps.labels || deps.locality || !seenNS[p.Namespace]:
+			seenNS[p.Namespace] = true
+			proxies = append(proxies, mesh.ProxyFor(p, mesh.Sidecar))
+		}
+	}
+	return proxies
 }
 
 // labelString writes labels as k=v pairs, sorted.

@@ -1,9 +1,11 @@
 package translate_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
@@ -61,5 +63,78 @@ func TestRuleProblems(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestRuleProblemsKeptAcrossSnapshots: a snapshot that differs from the previous one in endpoints
+// alone reuses the previous translation's problems; a rule change or a change of who the
+// endpoints are (their service account: the SANs clients verify) translates again.
+func TestRuleProblemsKeptAcrossSnapshots(t *testing.T) {
+	c := loadCase(t, "testdata/hosts-resolution.in.yaml", "testdata/gateway.in.yaml")
+	fields := func() []string {
+		var out []string
+		for _, p := range translate.RuleProblems(mesh.New(c.in)) {
+			out = append(out, p.Field+" "+p.Reason)
+		}
+		return out
+	}
+	// lookups runs fields and reports whether its translation came from the cache.
+	lookups := func() ([]string, bool) {
+		hits, _ := translate.TranslatedProblemsLookups()
+		got := fields()
+		after, _ := translate.TranslatedProblemsLookups()
+		return got, after > hits
+	}
+	rederive := func() {
+		c.in.EndpointSlices = nil
+		c.deriveEndpointSlices()
+	}
+	before := fields()
+
+	// Another replica of the api pod: a new endpoint, a new address, the same identity.
+	var api *corev1.Pod
+	for _, p := range c.in.Pods {
+		if p.Annotations[mesh.ProxyIDAnnotation] == "p-api" {
+			api = p
+		}
+	}
+	if api == nil {
+		t.Fatal("fixture has no pod with proxy id p-api")
+	}
+	replica := api.DeepCopy()
+	replica.Name, replica.Status.PodIP, replica.Annotations[mesh.ProxyIDAnnotation] = "zz-api-replica", "10.0.3.99", "p-api-2"
+	c.in.Pods = append(c.in.Pods, replica)
+	rederive()
+	got, cached := lookups()
+	if !cached || !slices.Equal(got, before) {
+		t.Errorf("new endpoint: cached %v, problems\n%s\nwant the cached\n%s", cached, strings.Join(got, "\n"), strings.Join(before, "\n"))
+	}
+
+	// The endpoints' service account changes the clusters' SANs: translated again.
+	replica.Spec.ServiceAccountName = "api-v2"
+	rederive()
+	if got, cached := lookups(); cached || !slices.Equal(got, before) {
+		t.Errorf("new service account: cached %v (want a translation), problems\n%s", cached, strings.Join(got, "\n"))
+	}
+
+	// A rule change: its new problem is reported, not the cached list.
+	c.in.DestinationRules = append(c.in.DestinationRules, v1alpha1.DestinationRule{
+		ObjectMeta: metav1.ObjectMeta{Name: "tunnel", Namespace: "default"},
+		Spec: v1alpha1.DestinationRuleSpec{Host: "reviews", TrafficPolicy: &v1alpha1.TrafficPolicy{
+			Tunnel: &v1alpha1.TunnelSettings{Protocol: "CONNECT", TargetHost: "egress", TargetPort: 8080}}},
+	})
+	got, cached = lookups()
+	if cached || !slices.Contains(got, "DestinationRule default/tunnel spec.trafficPolicy.tunnel Unsupported") {
+		t.Errorf("new rule: cached %v, problems\n%s\nwant its tunnel reported", cached, strings.Join(got, "\n"))
+	}
+	// The same rule, now with an API server's identity: its spec is no longer what names it, its
+	// UID and generation are.
+	dr := &c.in.DestinationRules[len(c.in.DestinationRules)-1]
+	dr.UID, dr.Generation = "uid-tunnel", 1
+	fields()
+	dr.Spec.TrafficPolicy = nil
+	dr.Generation = 2
+	if got, cached := lookups(); cached || slices.Contains(got, "DestinationRule default/tunnel spec.trafficPolicy.tunnel Unsupported") {
+		t.Errorf("generation 2 without the tunnel: cached %v, problems\n%s", cached, strings.Join(got, "\n"))
 	}
 }

@@ -100,23 +100,24 @@ func (r *ProxyReconciler) secretRequests(ctx context.Context, obj client.Object)
 		r.written.Delete(key)
 		return []reconcile.Request{{NamespacedName: key}}
 	}
-	gws := &networkingv1alpha1.GatewayList{}
-	if err := r.List(ctx, gws, client.UnsafeDisableDeepCopy); err != nil {
+	stores := r.snapshots.stores
+	gws, err := stores.gateways.all(ctx)
+	if err != nil {
 		logf.FromContext(ctx).Error(err, "listing gateways")
 		return nil
 	}
-	drs := &networkingv1alpha1.DestinationRuleList{}
-	if err := r.List(ctx, drs, client.UnsafeDisableDeepCopy); err != nil {
+	drs, err := stores.destinationRules.all(ctx)
+	if err != nil {
 		logf.FromContext(ctx).Error(err, "listing destination rules")
 		return nil
 	}
-	if !credentialNames(gws.Items, drs.Items)[obj.GetName()] {
+	if !credentialNames(gws, drs)[obj.GetName()] {
 		return nil
 	}
 	r.snapshots.invalidate()
 	var out []reconcile.Request
 	seen := map[string]bool{}
-	for _, gw := range gws.Items {
+	for _, gw := range gws {
 		if len(gw.Spec.Selector) == 0 {
 			continue
 		}
@@ -138,15 +139,15 @@ func (r *ProxyReconciler) secretRequests(ctx context.Context, obj client.Object)
 // credentialNames are the Secret names gateway proxies may read: Gateway servers'
 // credentialName(s), caCertCredentialName, DestinationRules' client credentialName, and the
 // <name>-cacert Secrets of credentialNames.
-func credentialNames(gws []networkingv1alpha1.Gateway, drs []networkingv1alpha1.DestinationRule) map[string]bool {
+func credentialNames(gws []*networkingv1alpha1.Gateway, drs []*networkingv1alpha1.DestinationRule) map[string]bool {
 	names := map[string]bool{}
-	for i := range drs {
-		for _, n := range mesh.ClientCredentialNames(&drs[i]) {
+	for _, dr := range drs {
+		for _, n := range mesh.ClientCredentialNames(dr) {
 			names[n], names[n+mesh.CredentialSuffixCA] = true, true
 		}
 	}
-	for i := range gws {
-		for _, s := range gws[i].Spec.Servers {
+	for _, gw := range gws {
+		for _, s := range gw.Spec.Servers {
 			if s.TLS == nil {
 				continue
 			}
@@ -167,7 +168,7 @@ func credentialNames(gws []networkingv1alpha1.Gateway, drs []networkingv1alpha1.
 // those seen before and deleted since (Deleted), which proxies holding a copy keep using. The
 // memory of deleted Secrets is the process's, like the rule gate's; a Secret no Gateway names
 // any more is forgotten. Callers hold s.mu.
-func (s *snapshotSource) credentials(ctx context.Context, gws []networkingv1alpha1.Gateway, drs []networkingv1alpha1.DestinationRule) ([]mesh.Credential, error) {
+func (s *snapshotSource) credentials(ctx context.Context, gws []*networkingv1alpha1.Gateway, drs []*networkingv1alpha1.DestinationRule) ([]mesh.Credential, error) {
 	names := credentialNames(gws, drs)
 	if s.secrets == nil || len(names) == 0 {
 		s.seenCredentials = nil

@@ -4,33 +4,36 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// podStore walks the cached pods of a namespace without copying them. Listing the cache copies
-// every pod (a corev1.Pod is 1.2 KiB) into a new slice, and the fan-out of every Service,
-// EndpointSlice and rule event, and every rollout count, lists all meshed pods: at 2,000 pods the
-// manager allocated about 25 GB that way while converging (a third of all its allocations), which
-// kept the garbage collector busy and the heap high. The informer's namespace index hands out the
-// cached pointers instead.
-type podStore struct {
+// cacheStore reads one kind's cached objects without copying them. Listing the cache copies every
+// object into a new slice (reflection, and then the caller's own copies): at 2,000 pods and 1,000
+// services the snapshot builds, fan-outs and rollout counts of a convergence allocated tens of
+// gigabytes that way, which kept the garbage collector busy and the heap high. The informer's
+// indexer hands out the cached pointers instead. Informers replace objects rather than change
+// them, so a pointer taken here stays what it was; callers must not change what they get.
+type cacheStore[P client.Object] struct {
 	reader client.Reader
-	// informer is the pod informer of the manager's cache; nil until SetupWithManager.
+	// newList makes the list type of P, for reading through reader before the informer syncs.
+	newList func() client.ObjectList
+	// informer is P's informer of the manager's cache; nil until useInformer.
 	informer indexedInformer
 }
 
-// indexedInformer is what podStore needs of a client-go shared informer.
+// indexedInformer is what cacheStore needs of a client-go shared informer.
 type indexedInformer interface {
 	HasSynced() bool
 	GetIndexer() toolscache.Indexer
 }
 
-// usePodIndex makes s read the pod informer's namespace index of mgr's cache, when the cache's
-// informer offers one (client-go's shared informers do).
-func (s *podStore) usePodIndex(mgr ctrl.Manager) error {
-	inf, err := mgr.GetCache().GetInformer(context.Background(), &corev1.Pod{})
+// useInformer makes s read obj's informer of mgr's cache, when the cache's informer offers an
+// indexer (client-go's shared informers do).
+func (s *cacheStore[P]) useInformer(mgr ctrl.Manager, obj P) error {
+	inf, err := mgr.GetCache().GetInformer(context.Background(), obj)
 	if err != nil {
 		return err
 	}
@@ -40,11 +43,59 @@ func (s *podStore) usePodIndex(mgr ctrl.Manager) error {
 	return nil
 }
 
+// synced is the informer's indexer once it has synced, else nil.
+func (s *cacheStore[P]) synced() toolscache.Indexer {
+	if s.informer == nil || !s.informer.HasSynced() {
+		return nil
+	}
+	return s.informer.GetIndexer()
+}
+
+// all returns every cached object, uncopied. Until the informer has synced, it lists through the
+// reader, which waits for the sync.
+func (s *cacheStore[P]) all(ctx context.Context) ([]P, error) {
+	if idx := s.synced(); idx != nil {
+		return typed[P](idx.List()), nil
+	}
+	return s.list(ctx)
+}
+
+func (s *cacheStore[P]) list(ctx context.Context, opts ...client.ListOption) ([]P, error) {
+	l := s.newList()
+	if err := s.reader.List(ctx, l, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
+		return nil, err
+	}
+	items, err := meta.ExtractList(l) // pointers to the list's items
+	if err != nil {
+		return nil, err
+	}
+	return typed[P](items), nil
+}
+
+// typed keeps the elements of objs that are Ps.
+func typed[P any, O any](objs []O) []P {
+	out := make([]P, 0, len(objs))
+	for _, o := range objs {
+		if p, ok := any(o).(P); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// podStore is the pods' cacheStore; it also walks one namespace, through the informer's namespace
+// index.
+type podStore struct{ cacheStore[*corev1.Pod] }
+
+func newPodStore(r client.Reader) podStore {
+	return podStore{cacheStore[*corev1.Pod]{reader: r, newList: func() client.ObjectList { return &corev1.PodList{} }}}
+}
+
 // each calls fn with each cached pod of namespace ns; fn must not keep or change the pod. Until the
 // informer has synced, it lists through the reader, which waits for the sync.
 func (s *podStore) each(ctx context.Context, ns string, fn func(*corev1.Pod)) error {
-	if s.informer != nil && s.informer.HasSynced() {
-		objs, err := s.informer.GetIndexer().ByIndex(toolscache.NamespaceIndex, ns)
+	if idx := s.synced(); idx != nil {
+		objs, err := idx.ByIndex(toolscache.NamespaceIndex, ns)
 		if err != nil {
 			return err
 		}
@@ -55,37 +106,14 @@ func (s *podStore) each(ctx context.Context, ns string, fn func(*corev1.Pod)) er
 		}
 		return nil
 	}
-	pods := &corev1.PodList{}
-	if err := s.reader.List(ctx, pods, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+	pods, err := s.list(ctx, client.InNamespace(ns))
+	if err != nil {
 		return err
 	}
-	for i := range pods.Items {
-		fn(&pods.Items[i])
+	for _, p := range pods {
+		fn(p)
 	}
 	return nil
-}
-
-// all returns every cached pod, uncopied: callers must not change them.
-func (s *podStore) all(ctx context.Context) ([]*corev1.Pod, error) {
-	if s.informer != nil && s.informer.HasSynced() {
-		objs := s.informer.GetIndexer().List()
-		out := make([]*corev1.Pod, 0, len(objs))
-		for _, o := range objs {
-			if p, ok := o.(*corev1.Pod); ok {
-				out = append(out, p)
-			}
-		}
-		return out, nil
-	}
-	pods := &corev1.PodList{}
-	if err := s.reader.List(ctx, pods, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	out := make([]*corev1.Pod, len(pods.Items))
-	for i := range pods.Items {
-		out[i] = &pods.Items[i]
-	}
-	return out, nil
 }
 
 // The manager's cache hands out client-go shared informers (controller-runtime's informer cache).

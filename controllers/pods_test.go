@@ -25,7 +25,7 @@ func TestPodStoreWalksOneNamespaceOfTheIndex(t *testing.T) {
 		}
 	}
 	stored, _, _ := idx.GetByKey("a/p1")
-	s := podStore{informer: syncedIndex{idx}}
+	s := podStore{cacheStore[*corev1.Pod]{informer: syncedIndex{idx}}}
 	var names []string
 	var given *corev1.Pod
 	err := s.each(context.Background(), "a", func(p *corev1.Pod) {

@@ -124,8 +124,9 @@ type ProxyReconciler struct {
 	onRecorded []func()
 	// creds copies gateway credentials (credentials.go); set by SetupWithManager.
 	creds *credentialSync
-	// pods walks the cached pods of a namespace without copying them (pods.go).
-	pods podStore
+	// pods walks the cached pods of a namespace without copying them (pods.go); the snapshot
+	// source's store.
+	pods *podStore
 	// candidates memoizes the proxies rollouts count, grouped (candidates.go).
 	candidates proxyGroups
 	// routes indexes the VirtualServices routing to each host (scope.go).
@@ -146,11 +147,10 @@ func NewProxyReconciler(c client.Client, rec events.EventRecorder, opts ProxyOpt
 		snapshots: newSnapshotSource(c, mesh.Settings{TrustDomain: opts.Identity.TrustDomain}),
 		renderer:  &envoy.Cache{},
 		tracker:   rollout.NewTracker(),
-		pods:      podStore{reader: c},
 		// SetupWithManager turns this off when cert-manager is not installed.
 		certificates: true,
 	}
-	r.snapshots.pods = &r.pods
+	r.pods = &r.snapshots.stores.pods
 	return r
 }
 
@@ -619,8 +619,8 @@ func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := r.setupCredentials(mgr, b); err != nil {
 		return err
 	}
-	if err := r.pods.usePodIndex(mgr); err != nil {
-		return fmt.Errorf("getting the pod informer: %w", err)
+	if err := r.snapshots.stores.useInformers(mgr); err != nil {
+		return fmt.Errorf("getting the informers the mesh snapshot reads: %w", err)
 	}
 	return b.
 		Watches(&corev1.Pod{}, r.podSnapshotHandler()).

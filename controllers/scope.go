@@ -129,8 +129,8 @@ func (ix *routeIndex) to(ctx context.Context, r *ProxyReconciler, host string) (
 		return ix.lookup(host)
 	}
 	ix.mu.Unlock()
-	vss := &networkingv1alpha1.VirtualServiceList{}
-	if err := r.List(ctx, vss, client.UnsafeDisableDeepCopy); err != nil {
+	vss, err := r.snapshots.stores.virtualServices.all(ctx)
+	if err != nil {
 		logf.FromContext(ctx).Error(err, "listing virtual services")
 		return nil, false
 	}
@@ -146,8 +146,8 @@ func (ix *routeIndex) to(ctx context.Context, r *ProxyReconciler, host string) (
 		h.WriteString(string(vs.UID))
 		maphash.WriteComparable(&h, vs.Generation)
 	}
-	for i := range vss.Items {
-		version(&vss.Items[i])
+	for _, vs := range vss {
+		version(vs)
 	}
 	if snap != nil {
 		h.WriteByte(0)
@@ -157,8 +157,8 @@ func (ix *routeIndex) to(ctx context.Context, r *ProxyReconciler, host string) (
 	}
 	if from := h.Sum64(); !ix.built || from != ix.from {
 		ix.byHost, ix.delegated = map[string][]routeScope{}, map[string]bool{}
-		for i := range vss.Items {
-			ix.add(r.snapshots.settings, &vss.Items[i])
+		for _, vs := range vss {
+			ix.add(r.snapshots.settings, vs)
 		}
 		if snap != nil {
 			for _, vs := range snap.VirtualServices {

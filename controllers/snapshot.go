@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	networkingv1alpha1 "github.com/mizzen-mesh/mizzen/api/v1alpha1"
@@ -39,8 +41,8 @@ import (
 // on its previous version until its own spec changes.
 type snapshotSource struct {
 	reader client.Reader
-	// pods lists the pods without copying them (the proxy reconciler's store); nil: through reader.
-	pods     *podStore
+	// stores read the cache without copying it.
+	stores   *meshStores
 	settings mesh.Settings
 	// minInterval spaces the builds (defaultSnapshotInterval).
 	minInterval time.Duration
@@ -83,7 +85,7 @@ type heldVersion struct {
 const defaultSnapshotInterval = 100 * time.Millisecond
 
 func newSnapshotSource(r client.Reader, settings mesh.Settings) *snapshotSource {
-	s := &snapshotSource{reader: r, settings: settings, minInterval: defaultSnapshotInterval}
+	s := &snapshotSource{reader: r, stores: newMeshStores(r), settings: settings, minInterval: defaultSnapshotInterval}
 	s.gen.Store(1)
 	s.vs.validate = validate.VirtualService
 	s.dr.validate = validate.DestinationRule
@@ -216,46 +218,83 @@ func (s *snapshotSource) notifyBuilds(fn func(*mesh.Snapshot)) {
 	s.onBuild = append(s.onBuild, fn)
 }
 
-// build lists the cache. The lists skip the cache's deep copy: the snapshot only reads them, and
-// informers replace objects rather than change them.
+// build reads the cache. Nothing is copied: the snapshot only reads the objects, and informers
+// replace objects rather than change them.
 func (s *snapshotSource) build(ctx context.Context) (*mesh.Snapshot, error) {
 	in := mesh.Input{Settings: s.settings}
-	svcs := &corev1.ServiceList{}
-	slices := &discoveryv1.EndpointSliceList{}
-	vss := &networkingv1alpha1.VirtualServiceList{}
-	drs := &networkingv1alpha1.DestinationRuleList{}
-	gws := &networkingv1alpha1.GatewayList{}
-	nodes := &metav1.PartialObjectMetadataList{}
-	nodes.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
-	for _, l := range []client.ObjectList{svcs, slices, vss, drs, gws, nodes} {
-		if err := s.reader.List(ctx, l, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, fmt.Errorf("building the mesh snapshot: listing %T: %w", l, err)
-		}
-	}
-	// Pods are most of what a build lists (a corev1.Pod is 1.2 KiB, copied by a List): taken from
-	// the informer uncopied.
-	pods := s.pods
-	if pods == nil {
-		pods = &podStore{reader: s.reader}
-	}
 	var err error
-	if in.Pods, err = pods.all(ctx); err != nil {
+	if in.Pods, err = s.stores.pods.all(ctx); err != nil {
 		return nil, fmt.Errorf("building the mesh snapshot: listing pods: %w", err)
 	}
-	in.Services, in.EndpointSlices = svcs.Items, slices.Items
+	if in.Services, err = s.stores.services.all(ctx); err != nil {
+		return nil, fmt.Errorf("building the mesh snapshot: listing services: %w", err)
+	}
+	if in.EndpointSlices, err = s.stores.slices.all(ctx); err != nil {
+		return nil, fmt.Errorf("building the mesh snapshot: listing endpoint slices: %w", err)
+	}
+	vss, err := s.stores.virtualServices.all(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("building the mesh snapshot: listing virtual services: %w", err)
+	}
+	drs, err := s.stores.destinationRules.all(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("building the mesh snapshot: listing destination rules: %w", err)
+	}
+	gws, err := s.stores.gateways.all(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("building the mesh snapshot: listing gateways: %w", err)
+	}
+	nodes := &metav1.PartialObjectMetadataList{}
+	nodes.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
+	if err := s.reader.List(ctx, nodes, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("building the mesh snapshot: listing nodes: %w", err)
+	}
 	in.Nodes = make([]corev1.Node, len(nodes.Items))
 	for i, n := range nodes.Items {
 		in.Nodes[i] = corev1.Node{ObjectMeta: n.ObjectMeta}
 	}
-	in.VirtualServices = s.vs.filter(vss.Items)
-	in.DestinationRules = s.dr.filter(drs.Items)
-	in.Gateways = s.gw.filter(gws.Items)
+	in.VirtualServices = s.vs.filter(vss)
+	in.DestinationRules = s.dr.filter(drs)
+	in.Gateways = s.gw.filter(gws)
 	creds, err := s.credentials(ctx, in.Gateways, in.DestinationRules)
 	if err != nil {
 		return nil, err
 	}
 	in.Credentials = creds
 	return mesh.New(in), nil
+}
+
+// meshStores are the cached kinds a snapshot is built from, read uncopied (cacheStore).
+type meshStores struct {
+	pods             podStore
+	services         cacheStore[*corev1.Service]
+	slices           cacheStore[*discoveryv1.EndpointSlice]
+	virtualServices  cacheStore[*networkingv1alpha1.VirtualService]
+	destinationRules cacheStore[*networkingv1alpha1.DestinationRule]
+	gateways         cacheStore[*networkingv1alpha1.Gateway]
+}
+
+func newMeshStores(r client.Reader) *meshStores {
+	return &meshStores{
+		pods:             newPodStore(r),
+		services:         cacheStore[*corev1.Service]{reader: r, newList: func() client.ObjectList { return &corev1.ServiceList{} }},
+		slices:           cacheStore[*discoveryv1.EndpointSlice]{reader: r, newList: func() client.ObjectList { return &discoveryv1.EndpointSliceList{} }},
+		virtualServices:  cacheStore[*networkingv1alpha1.VirtualService]{reader: r, newList: func() client.ObjectList { return &networkingv1alpha1.VirtualServiceList{} }},
+		destinationRules: cacheStore[*networkingv1alpha1.DestinationRule]{reader: r, newList: func() client.ObjectList { return &networkingv1alpha1.DestinationRuleList{} }},
+		gateways:         cacheStore[*networkingv1alpha1.Gateway]{reader: r, newList: func() client.ObjectList { return &networkingv1alpha1.GatewayList{} }},
+	}
+}
+
+// useInformers makes every store read its informer of mgr's cache.
+func (m *meshStores) useInformers(mgr ctrl.Manager) error {
+	return errors.Join(
+		m.pods.useInformer(mgr, &corev1.Pod{}),
+		m.services.useInformer(mgr, &corev1.Service{}),
+		m.slices.useInformer(mgr, &discoveryv1.EndpointSlice{}),
+		m.virtualServices.useInformer(mgr, &networkingv1alpha1.VirtualService{}),
+		m.destinationRules.useInformer(mgr, &networkingv1alpha1.DestinationRule{}),
+		m.gateways.useInformer(mgr, &networkingv1alpha1.Gateway{}),
+	)
 }
 
 // rolledOutVersion rebuilds the version of obj that status.rolledOut keeps: a copy of obj with
@@ -286,45 +325,45 @@ type ruleGate[V any, P interface {
 	validate func(P) []validate.Problem
 	// rolledOut returns the version status.rolledOut keeps (a generation that reached every proxy),
 	// or nil: what a restarted manager falls back to when it has seen no valid version itself.
-	rolledOut func(P) *V
-	seen      map[types.UID]*gateEntry[V]
+	rolledOut func(P) P
+	seen      map[types.UID]*gateEntry[P]
 }
 
-type gateEntry[V any] struct {
+// gateEntry holds versions as the cache handed them over (informers replace objects, never change
+// them), so the snapshot shares the cache's objects rather than copying them.
+type gateEntry[P any] struct {
 	generation int64 // of the listed version
 	valid      bool  // verdict on the listed version
-	good       *V    // the newest valid version, nil when none was
-	older      *V    // the valid version good replaced, for when good is refused later
+	good       P     // the newest valid version, nil when none was
+	older      P     // the valid version good replaced, for when good is refused later
 	// refused: why translation refused the listed version (valid is then false).
 	refused []validate.Problem
 }
 
 // filter returns the rules to translate: each valid rule as it is, an invalid one as its newest
 // valid version, if any. Objects no longer listed are forgotten.
-func (g *ruleGate[V, P]) filter(items []V) []V {
-	next := make(map[types.UID]*gateEntry[V], len(items))
-	out := make([]V, 0, len(items))
-	for i := range items {
-		obj := P(&items[i])
+func (g *ruleGate[V, P]) filter(items []P) []P {
+	next := make(map[types.UID]*gateEntry[P], len(items))
+	out := make([]P, 0, len(items))
+	for _, obj := range items {
 		e := g.seen[obj.GetUID()]
 		if e == nil {
-			e = &gateEntry[V]{generation: -1}
+			e = &gateEntry[P]{generation: -1}
 		}
 		if e.generation != obj.GetGeneration() {
 			e.generation, e.valid, e.refused = obj.GetGeneration(), len(g.validate(obj)) == 0, nil
 		}
 		if e.valid {
-			if e.good != nil && P(e.good).GetGeneration() != e.generation {
+			if e.good != nil && e.good.GetGeneration() != e.generation {
 				e.older = e.good
 			}
-			v := items[i] // its own copy: keeps no list's backing array alive
-			e.good = &v
+			e.good = obj
 		} else if e.good == nil {
 			e.good = g.fromStatus(obj)
 		}
 		next[obj.GetUID()] = e
 		if e.good != nil {
-			out = append(out, *e.good)
+			out = append(out, e.good)
 		}
 	}
 	g.seen = next
@@ -343,7 +382,7 @@ func (g *ruleGate[V, P]) refuse(obj P, problems []validate.Problem) (stale, mark
 	}
 	if e.generation == obj.GetGeneration() && e.valid {
 		e.valid, e.refused = false, problems
-		if e.good != nil && P(e.good).GetGeneration() == e.generation {
+		if e.good != nil && e.good.GetGeneration() == e.generation {
 			e.good, e.older = e.older, nil
 			if e.good == nil {
 				e.good = g.fromStatus(obj)
@@ -351,16 +390,16 @@ func (g *ruleGate[V, P]) refuse(obj P, problems []validate.Problem) (stale, mark
 		}
 		return true, true
 	}
-	return e.good == nil || P(e.good).GetGeneration() != obj.GetGeneration(), false
+	return e.good == nil || e.good.GetGeneration() != obj.GetGeneration(), false
 }
 
 // fromStatus returns the version obj's status.rolledOut keeps, if it is older than obj.
-func (g *ruleGate[V, P]) fromStatus(obj P) *V {
+func (g *ruleGate[V, P]) fromStatus(obj P) P {
 	if g.rolledOut == nil {
 		return nil
 	}
 	v := g.rolledOut(obj)
-	if v == nil || P(v).GetGeneration() >= obj.GetGeneration() {
+	if v == nil || v.GetGeneration() >= obj.GetGeneration() {
 		return nil
 	}
 	return v

@@ -24,10 +24,10 @@ func TestRuleGate(t *testing.T) {
 		}
 		return nil
 	}
-	vs := func(gen int64) v1.VirtualService {
-		return v1.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: "reviews", Namespace: "default", UID: types.UID("u1"), Generation: gen}}
+	vs := func(gen int64) *v1.VirtualService {
+		return &v1.VirtualService{ObjectMeta: metav1.ObjectMeta{Name: "reviews", Namespace: "default", UID: types.UID("u1"), Generation: gen}}
 	}
-	carried := func(items ...v1.VirtualService) []int64 {
+	carried := func(items ...*v1.VirtualService) []int64 {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		var gens []int64
@@ -37,8 +37,7 @@ func TestRuleGate(t *testing.T) {
 		return gens
 	}
 	refuse := func(gen int64) bool {
-		v := vs(gen)
-		snap := &mesh.Snapshot{VirtualServices: []*v1.VirtualService{&v}}
+		snap := &mesh.Snapshot{VirtualServices: []*v1.VirtualService{vs(gen)}}
 		stale, marked := s.refused(snap, []validate.Problem{
 			{Field: "VirtualService default/reviews spec.http[0].fault", Reason: translate.ReasonInvalidConfig},
 		})
@@ -76,7 +75,7 @@ func TestRuleGate(t *testing.T) {
 		t.Fatalf("generation 1 is what the gate picks: not stale")
 	}
 	expect("fixed", carried(vs(4)), 4)
-	expect("deleted and recreated invalid: left out", carried(v1.VirtualService{ObjectMeta: metav1.ObjectMeta{
+	expect("deleted and recreated invalid: left out", carried(&v1.VirtualService{ObjectMeta: metav1.ObjectMeta{
 		Name: "reviews", Namespace: "default", UID: "u2", Generation: 2}}))
 }
 
@@ -121,8 +120,8 @@ func TestRuleGateAfterRestart(t *testing.T) {
 		return s
 	}
 	rolledOut := &v1.RolledOutSpec{Generation: 3, Spec: runtime.RawExtension{Raw: []byte(`{"hosts":["reviews"],"http":[{"route":[{"destination":{"host":"reviews","subset":"v1"},"weight":90},{"destination":{"host":"reviews","subset":"v2"},"weight":10}]}]}`)}}
-	vs := func(gen int64, weight int32) v1.VirtualService {
-		return v1.VirtualService{
+	vs := func(gen int64, weight int32) *v1.VirtualService {
+		return &v1.VirtualService{
 			ObjectMeta: metav1.ObjectMeta{Name: "reviews", Namespace: "default", UID: "u1", Generation: gen},
 			Spec: v1.VirtualServiceSpec{Hosts: []string{"reviews"}, HTTP: []v1.HTTPRoute{{Route: []v1.HTTPRouteDestination{
 				{Destination: v1.Destination{Host: "reviews", Subset: "v1"}, Weight: weight},
@@ -130,7 +129,7 @@ func TestRuleGateAfterRestart(t *testing.T) {
 			Status: v1.VirtualServiceStatus{RolledOut: rolledOut},
 		}
 	}
-	check := func(step string, got []v1.VirtualService) {
+	check := func(step string, got []*v1.VirtualService) {
 		t.Helper()
 		if len(got) != 1 || got[0].Generation != 3 || len(got[0].Spec.HTTP[0].Route) != 2 || got[0].Spec.HTTP[0].Route[1].Weight != 10 {
 			t.Fatalf("%s: carried %+v, want generation 3 with the 90/10 spec of status.rolledOut", step, got)
@@ -139,23 +138,22 @@ func TestRuleGateAfterRestart(t *testing.T) {
 
 	s := newSource()
 	s.mu.Lock()
-	check("invalid generation 5", s.vs.filter([]v1.VirtualService{vs(5, 50)}))
+	check("invalid generation 5", s.vs.filter([]*v1.VirtualService{vs(5, 50)}))
 	s.mu.Unlock()
 
 	s = newSource()
 	s.mu.Lock()
-	got := s.vs.filter([]v1.VirtualService{vs(6, 50)})
+	got := s.vs.filter([]*v1.VirtualService{vs(6, 50)})
 	s.mu.Unlock()
 	if len(got) != 1 || got[0].Generation != 6 {
 		t.Fatalf("valid generation 6 must be carried as it is, got %+v", got)
 	}
-	cur := vs(6, 50)
-	if stale, _ := s.refused(&mesh.Snapshot{VirtualServices: []*v1.VirtualService{&cur}}, []validate.Problem{
+	if stale, _ := s.refused(&mesh.Snapshot{VirtualServices: []*v1.VirtualService{vs(6, 50)}}, []validate.Problem{
 		{Field: "VirtualService default/reviews spec.http[0]", Reason: translate.ReasonInvalidConfig},
 	}); !stale {
 		t.Fatal("refusing generation 6 must make the snapshot stale")
 	}
 	s.mu.Lock()
-	check("generation 6 refused by translate", s.vs.filter([]v1.VirtualService{vs(6, 50)}))
+	check("generation 6 refused by translate", s.vs.filter([]*v1.VirtualService{vs(6, 50)}))
 	s.mu.Unlock()
 }

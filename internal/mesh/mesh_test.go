@@ -92,7 +92,7 @@ func meta(ns, name string, age int) metav1.ObjectMeta {
 
 // TestVirtualServiceConflicts: the oldest rule keeps a host; exportTo and gateways filter.
 func TestVirtualServiceConflicts(t *testing.T) {
-	s := New(Input{VirtualServices: []v1alpha1.VirtualService{
+	s := New(Input{VirtualServices: []*v1alpha1.VirtualService{
 		{ObjectMeta: meta("default", "new", 1), Spec: v1alpha1.VirtualServiceSpec{Hosts: []string{"r"}}},
 		{ObjectMeta: meta("default", "old", 10), Spec: v1alpha1.VirtualServiceSpec{Hosts: []string{"r.default.svc.cluster.local"}}},
 		{ObjectMeta: meta("other", "private", 20), Spec: v1alpha1.VirtualServiceSpec{Hosts: []string{"p.default.svc.cluster.local"}, ExportTo: []string{"."}}},
@@ -133,14 +133,14 @@ func TestVirtualServiceConflicts(t *testing.T) {
 // TestDestinationRuleFor: the proxy's namespace first (workload selector first), then the
 // service's, then the root namespace; exact hosts before wildcards.
 func TestDestinationRuleFor(t *testing.T) {
-	dr := func(ns, name, host string, sel map[string]string, exportTo ...string) v1alpha1.DestinationRule {
-		d := v1alpha1.DestinationRule{ObjectMeta: meta(ns, name, 1), Spec: v1alpha1.DestinationRuleSpec{Host: host, ExportTo: exportTo}}
+	dr := func(ns, name, host string, sel map[string]string, exportTo ...string) *v1alpha1.DestinationRule {
+		d := &v1alpha1.DestinationRule{ObjectMeta: meta(ns, name, 1), Spec: v1alpha1.DestinationRuleSpec{Host: host, ExportTo: exportTo}}
 		if sel != nil {
 			d.Spec.WorkloadSelector = &v1alpha1.WorkloadSelector{MatchLabels: sel}
 		}
 		return d
 	}
-	s := New(Input{DestinationRules: []v1alpha1.DestinationRule{
+	s := New(Input{DestinationRules: []*v1alpha1.DestinationRule{
 		dr("svcns", "in-service-ns", "api", nil),
 		dr("client", "client-wild", "*.svcns.svc.cluster.local", nil),
 		dr("client", "client-selected", "api.svcns.svc.cluster.local", map[string]string{"app": "a"}),

@@ -162,16 +162,17 @@ const (
 	defaultServiceAccount = "default"
 )
 
-// Input is what a Snapshot is built from: objects as the API server returns them.
+// Input is what a Snapshot is built from: objects as the API server returns them. Pointers: the
+// manager hands its informers' objects over uncopied, and the snapshot keeps the rules as given.
 type Input struct {
 	Settings         Settings
-	Services         []corev1.Service
-	EndpointSlices   []discoveryv1.EndpointSlice
-	Pods             []*corev1.Pod // pointers: the manager hands its informer's objects over uncopied
+	Services         []*corev1.Service
+	EndpointSlices   []*discoveryv1.EndpointSlice
+	Pods             []*corev1.Pod
 	Nodes            []corev1.Node
-	VirtualServices  []v1alpha1.VirtualService
-	DestinationRules []v1alpha1.DestinationRule
-	Gateways         []v1alpha1.Gateway
+	VirtualServices  []*v1alpha1.VirtualService
+	DestinationRules []*v1alpha1.DestinationRule
+	Gateways         []*v1alpha1.Gateway
 	// Credentials are the Secrets gateway servers may take certificates from (credentialName):
 	// which exist and which keys they have, never their data.
 	Credentials []Credential
@@ -264,8 +265,7 @@ func New(in Input) *Snapshot {
 	})
 
 	byNSName := map[string]*Service{}
-	for i := range in.Services {
-		ks := &in.Services[i]
+	for _, ks := range in.Services {
 		if ks.Spec.Type == corev1.ServiceTypeExternalName {
 			continue
 		}
@@ -304,8 +304,8 @@ func New(in Input) *Snapshot {
 	}
 	slices.SortFunc(s.Services, func(a, b *Service) int { return cmp.Compare(a.Hostname, b.Hostname) })
 
-	for i := range in.EndpointSlices {
-		s.addSlice(&in.EndpointSlices[i], byNSName, nodes)
+	for _, es := range in.EndpointSlices {
+		s.addSlice(es, byNSName, nodes)
 	}
 	for _, svc := range s.Services {
 		for port, eps := range svc.Endpoints {
@@ -318,15 +318,9 @@ func New(in Input) *Snapshot {
 		}
 	}
 
-	for i := range in.VirtualServices {
-		s.VirtualServices = append(s.VirtualServices, &in.VirtualServices[i])
-	}
-	for i := range in.DestinationRules {
-		s.DestinationRules = append(s.DestinationRules, &in.DestinationRules[i])
-	}
-	for i := range in.Gateways {
-		s.Gateways = append(s.Gateways, &in.Gateways[i])
-	}
+	s.VirtualServices = slices.Clone(in.VirtualServices)
+	s.DestinationRules = slices.Clone(in.DestinationRules)
+	s.Gateways = slices.Clone(in.Gateways)
 	sortByAge(s.VirtualServices)
 	sortByAge(s.DestinationRules)
 	sortByAge(s.Gateways)

@@ -27,7 +27,7 @@ func benchMesh(n int) mesh.Input {
 	port, pname := int32(8080), "http"
 	for i := range n {
 		name := fmt.Sprintf("svc-%04d", i)
-		in.Services = append(in.Services, corev1.Service{
+		in.Services = append(in.Services, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "bench"},
 			Spec: corev1.ServiceSpec{ClusterIP: fmt.Sprintf("10.96.%d.%d", i/250, i%250+1), Selector: map[string]string{"app": name},
 				Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}},
@@ -52,15 +52,15 @@ func benchMesh(n int) mesh.Input {
 				Conditions: discoveryv1.EndpointConditions{Ready: &ready},
 				TargetRef:  &corev1.ObjectReference{Kind: "Pod", Name: pod, Namespace: "bench"}})
 		}
-		in.EndpointSlices = append(in.EndpointSlices, es)
-		in.DestinationRules = append(in.DestinationRules, v1alpha1.DestinationRule{
+		in.EndpointSlices = append(in.EndpointSlices, &es)
+		in.DestinationRules = append(in.DestinationRules, &v1alpha1.DestinationRule{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "bench"},
 			Spec: v1alpha1.DestinationRuleSpec{Host: name, Subsets: []v1alpha1.Subset{
 				{Name: "v1", Labels: map[string]string{"version": "v1"}},
 				{Name: "v2", Labels: map[string]string{"version": "v2"}},
 			}},
 		})
-		in.VirtualServices = append(in.VirtualServices, v1alpha1.VirtualService{
+		in.VirtualServices = append(in.VirtualServices, &v1alpha1.VirtualService{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "bench"},
 			Spec: v1alpha1.VirtualServiceSpec{Hosts: []string{name}, HTTP: []v1alpha1.HTTPRoute{{
 				Route: []v1alpha1.HTTPRouteDestination{

@@ -58,7 +58,7 @@ func fuzzMesh(data []byte) (mesh.Input, int) {
 			svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: fmt.Sprintf("%s-%d", proto, j),
 				Port: pick(r, int32(80), 8080, 9080, 443, 15001, 3306)})
 		}
-		in.Services = append(in.Services, svc)
+		in.Services = append(in.Services, &svc)
 		for v := range 1 + r.intn(3) {
 			in.Pods = append(in.Pods, &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-v%d", name, v), Namespace: ns,
@@ -148,7 +148,7 @@ func fuzzMesh(data []byte) (mesh.Input, int) {
 			vs.Spec.TLS = []v1alpha1.TLSRoute{{Match: []v1alpha1.TLSMatchAttributes{{SniHosts: []string{"a.example.com"}}},
 				Route: []v1alpha1.RouteDestination{{Destination: dest(), Weight: 100}}}}
 		}
-		in.VirtualServices = append(in.VirtualServices, vs)
+		in.VirtualServices = append(in.VirtualServices, &vs)
 	}
 	for i := range r.intn(3) {
 		tp := &v1alpha1.TrafficPolicy{}
@@ -179,7 +179,7 @@ func fuzzMesh(data []byte) (mesh.Input, int) {
 		if r.bool() {
 			dr.Spec.WorkloadSelector = &v1alpha1.WorkloadSelector{MatchLabels: map[string]string{"app": "s0"}}
 		}
-		in.DestinationRules = append(in.DestinationRules, dr)
+		in.DestinationRules = append(in.DestinationRules, &dr)
 	}
 	if r.bool() {
 		gw := v1alpha1.Gateway{ObjectMeta: metav1.ObjectMeta{Name: "gw", Namespace: "default"},
@@ -193,7 +193,7 @@ func fuzzMesh(data []byte) (mesh.Input, int) {
 			}
 			gw.Spec.Servers = append(gw.Spec.Servers, srv)
 		}
-		in.Gateways = append(in.Gateways, gw)
+		in.Gateways = append(in.Gateways, &gw)
 		for i := range in.VirtualServices {
 			if r.bool() {
 				in.VirtualServices[i].Spec.Gateways = []string{pick(r, "gw", "default/gw", "mesh")}

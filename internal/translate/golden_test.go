@@ -68,8 +68,8 @@ func (c *testCase) readObjects(t testing.TB, data []byte, dir, defaultNS string)
 		}
 		switch {
 		case head.Kind == "Service" && head.APIVersion == "v1":
-			c.in.Services = append(c.in.Services, corev1.Service{})
-			obj = &c.in.Services[len(c.in.Services)-1]
+			c.in.Services = append(c.in.Services, &corev1.Service{})
+			obj = c.in.Services[len(c.in.Services)-1]
 		case head.Kind == "Pod":
 			c.in.Pods = append(c.in.Pods, &corev1.Pod{})
 			obj = c.in.Pods[len(c.in.Pods)-1]
@@ -77,18 +77,18 @@ func (c *testCase) readObjects(t testing.TB, data []byte, dir, defaultNS string)
 			c.in.Nodes = append(c.in.Nodes, corev1.Node{})
 			obj = &c.in.Nodes[len(c.in.Nodes)-1]
 		case head.Kind == "EndpointSlice":
-			c.in.EndpointSlices = append(c.in.EndpointSlices, discoveryv1.EndpointSlice{})
-			obj = &c.in.EndpointSlices[len(c.in.EndpointSlices)-1]
+			c.in.EndpointSlices = append(c.in.EndpointSlices, &discoveryv1.EndpointSlice{})
+			obj = c.in.EndpointSlices[len(c.in.EndpointSlices)-1]
 			c.explicit = true
 		case rule && head.Kind == "VirtualService":
-			c.in.VirtualServices = append(c.in.VirtualServices, v1alpha1.VirtualService{})
-			obj = &c.in.VirtualServices[len(c.in.VirtualServices)-1]
+			c.in.VirtualServices = append(c.in.VirtualServices, &v1alpha1.VirtualService{})
+			obj = c.in.VirtualServices[len(c.in.VirtualServices)-1]
 		case rule && head.Kind == "DestinationRule":
-			c.in.DestinationRules = append(c.in.DestinationRules, v1alpha1.DestinationRule{})
-			obj = &c.in.DestinationRules[len(c.in.DestinationRules)-1]
+			c.in.DestinationRules = append(c.in.DestinationRules, &v1alpha1.DestinationRule{})
+			obj = c.in.DestinationRules[len(c.in.DestinationRules)-1]
 		case rule && head.Kind == "Gateway":
-			c.in.Gateways = append(c.in.Gateways, v1alpha1.Gateway{})
-			obj = &c.in.Gateways[len(c.in.Gateways)-1]
+			c.in.Gateways = append(c.in.Gateways, &v1alpha1.Gateway{})
+			obj = c.in.Gateways[len(c.in.Gateways)-1]
 		case head.Kind == "Secret" && head.APIVersion == "v1":
 			// Only which keys it has reaches the snapshot. Test-only annotation
 			// mizzen.dev/test-deleted: the Secret was seen and is gone.
@@ -190,7 +190,7 @@ func (c *testCase) deriveEndpointSlices() {
 			}
 			es.Endpoints = append(es.Endpoints, ep)
 		}
-		c.in.EndpointSlices = append(c.in.EndpointSlices, es)
+		c.in.EndpointSlices = append(c.in.EndpointSlices, &es)
 	}
 }
 

@@ -17,26 +17,26 @@ import (
 // reports (sidecars of every namespace, the gateway), once each.
 func TestRuleProblems(t *testing.T) {
 	c := loadCase(t, "testdata/hosts-resolution.in.yaml", "testdata/gateway.in.yaml")
-	c.in.VirtualServices = append(c.in.VirtualServices, v1alpha1.VirtualService{
+	c.in.VirtualServices = append(c.in.VirtualServices, &v1alpha1.VirtualService{
 		ObjectMeta: metav1.ObjectMeta{Name: "ghost", Namespace: "default"},
 		Spec:       v1alpha1.VirtualServiceSpec{Hosts: []string{"ghost"}, HTTP: []v1alpha1.HTTPRoute{{Route: []v1alpha1.HTTPRouteDestination{{Destination: v1alpha1.Destination{Host: "reviews"}}}}}},
 	})
-	c.in.DestinationRules = append(c.in.DestinationRules, v1alpha1.DestinationRule{
+	c.in.DestinationRules = append(c.in.DestinationRules, &v1alpha1.DestinationRule{
 		ObjectMeta: metav1.ObjectMeta{Name: "ghost", Namespace: "default"}, Spec: v1alpha1.DestinationRuleSpec{Host: "ghost.default.svc.cluster.local"},
 	})
-	c.in.VirtualServices = append(c.in.VirtualServices, v1alpha1.VirtualService{
+	c.in.VirtualServices = append(c.in.VirtualServices, &v1alpha1.VirtualService{
 		ObjectMeta: metav1.ObjectMeta{Name: "via-missing-gw", Namespace: "default"},
 		Spec: v1alpha1.VirtualServiceSpec{Hosts: []string{"reviews"}, Gateways: []string{"mesh", "nowhere/gw"},
 			HTTP: []v1alpha1.HTTPRoute{{Route: []v1alpha1.HTTPRouteDestination{{Destination: v1alpha1.Destination{Host: "reviews"}}}}}},
 	})
-	c.in.DestinationRules = append(c.in.DestinationRules, v1alpha1.DestinationRule{
+	c.in.DestinationRules = append(c.in.DestinationRules, &v1alpha1.DestinationRule{
 		ObjectMeta: metav1.ObjectMeta{Name: "empty-subset", Namespace: "default"},
 		Spec: v1alpha1.DestinationRuleSpec{Host: "reviews", Subsets: []v1alpha1.Subset{
 			{Name: "v1", Labels: map[string]string{"version": "v1"}},
 			{Name: "v9", Labels: map[string]string{"version": "v9"}},
 		}},
 	})
-	c.in.Gateways = append(c.in.Gateways, v1alpha1.Gateway{
+	c.in.Gateways = append(c.in.Gateways, &v1alpha1.Gateway{
 		ObjectMeta: metav1.ObjectMeta{Name: "podless", Namespace: "default"},
 		Spec:       v1alpha1.GatewaySpec{Selector: map[string]string{"istio": "nothing"}},
 	})
@@ -118,7 +118,7 @@ func TestRuleProblemsKeptAcrossSnapshots(t *testing.T) {
 	}
 
 	// A rule change: its new problem is reported, not the cached list.
-	c.in.DestinationRules = append(c.in.DestinationRules, v1alpha1.DestinationRule{
+	c.in.DestinationRules = append(c.in.DestinationRules, &v1alpha1.DestinationRule{
 		ObjectMeta: metav1.ObjectMeta{Name: "tunnel", Namespace: "default"},
 		Spec: v1alpha1.DestinationRuleSpec{Host: "reviews", TrafficPolicy: &v1alpha1.TrafficPolicy{
 			Tunnel: &v1alpha1.TunnelSettings{Protocol: "CONNECT", TargetHost: "egress", TargetPort: 8080}}},
@@ -129,7 +129,7 @@ func TestRuleProblemsKeptAcrossSnapshots(t *testing.T) {
 	}
 	// The same rule, now with an API server's identity: its spec is no longer what names it, its
 	// UID and generation are.
-	dr := &c.in.DestinationRules[len(c.in.DestinationRules)-1]
+	dr := c.in.DestinationRules[len(c.in.DestinationRules)-1]
 	dr.UID, dr.Generation = "uid-tunnel", 1
 	fields()
 	dr.Spec.TrafficPolicy = nil

@@ -179,7 +179,7 @@ func synthesizeServices(c *testCase) {
 		for _, p := range nums {
 			svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: fmt.Sprintf("http-%d", p), Port: int32(p)})
 		}
-		c.in.Services = append(c.in.Services, svc)
+		c.in.Services = append(c.in.Services, &svc)
 		sets := labels[k]
 		if len(sets) == 0 {
 			sets = []map[string]string{{}}

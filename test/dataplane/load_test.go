@@ -38,14 +38,14 @@ func loadMesh(t *testing.T, files ...string) mesh.Input {
 			var err error
 			switch head.Kind {
 			case "Node":
-				err = unmarshalInto(doc, &in.Nodes)
+				var nodes []*corev1.Node
+				if err = unmarshalInto(doc, &nodes); err == nil {
+					in.Nodes = append(in.Nodes, *nodes[0])
+				}
 			case "Service":
 				err = unmarshalInto(doc, &in.Services)
 			case "Pod":
-				var pods []corev1.Pod
-				if err = unmarshalInto(doc, &pods); err == nil {
-					in.Pods = append(in.Pods, &pods[0])
-				}
+				err = unmarshalInto(doc, &in.Pods)
 			case "VirtualService":
 				err = unmarshalInto(doc, &in.VirtualServices)
 			case "DestinationRule":
@@ -72,20 +72,20 @@ func unmarshalInto[T any, PT interface {
 	*T
 	GetNamespace() string
 	SetNamespace(string)
-}](doc string, list *[]T) error {
-	var v T
-	if err := yaml.UnmarshalStrict([]byte(doc), &v); err != nil {
+}](doc string, list *[]PT) error {
+	v := PT(new(T))
+	if err := yaml.UnmarshalStrict([]byte(doc), v); err != nil {
 		return err
 	}
-	if PT(&v).GetNamespace() == "" {
-		PT(&v).SetNamespace("default")
+	if v.GetNamespace() == "" {
+		v.SetNamespace("default")
 	}
 	*list = append(*list, v)
 	return nil
 }
 
-func endpointSlice(svc corev1.Service, pods []*corev1.Pod) discoveryv1.EndpointSlice {
-	es := discoveryv1.EndpointSlice{
+func endpointSlice(svc *corev1.Service, pods []*corev1.Pod) *discoveryv1.EndpointSlice {
+	es := &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: svc.Name + "-x", Namespace: svc.Namespace, Labels: map[string]string{discoveryv1.LabelServiceName: svc.Name}},
 		AddressType: discoveryv1.AddressTypeIPv4,
 	}

@@ -1,12 +1,12 @@
 package envoy
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strconv"
 
-	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -42,16 +42,37 @@ func TypeURL(m proto.Message) string {
 // typeURL (callers have validated them). version_info is the hash of the
 // rest of the document, so it changes exactly when the resources do and
 // shows in Envoy's /config_dump which ConfigMap content a proxy runs.
+//
+// The response is written field by field rather than through
+// go-control-plane's DiscoveryResponse: its package carries the xDS gRPC
+// services, and with them all of gRPC, which a file-based control plane never
+// runs (a third of the binary's Go packages). decodeDoc reads it back as
+// strictly as protojson would.
 func discoveryDoc(typeURL string, resources []proto.Message) ([]byte, error) {
-	dr := &discoveryv3.DiscoveryResponse{TypeUrl: typeURL, Resources: make([]*anypb.Any, 0, len(resources))}
-	for _, r := range resources {
-		a := &anypb.Any{}
-		if err := anypb.MarshalFrom(a, r, packOpts); err != nil {
-			return nil, err
+	var j bytes.Buffer
+	j.WriteByte('{')
+	if len(resources) > 0 {
+		j.WriteString(`"resources":[`)
+		for i, r := range resources {
+			a := &anypb.Any{}
+			if err := anypb.MarshalFrom(a, r, packOpts); err != nil {
+				return nil, err
+			}
+			item, err := jsonOut.Marshal(a)
+			if err != nil {
+				return nil, err
+			}
+			if i > 0 {
+				j.WriteByte(',')
+			}
+			j.Write(item)
 		}
-		dr.Resources = append(dr.Resources, a)
+		j.WriteString(`],`)
 	}
-	body, err := toYAML(dr)
+	j.WriteString(`"type_url":`)
+	j.Write(strconv.AppendQuote(nil, typeURL))
+	j.WriteByte('}')
+	body, err := jsonToYAML(j.Bytes())
 	if err != nil {
 		return nil, err
 	}

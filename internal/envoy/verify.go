@@ -1,6 +1,7 @@
 package envoy
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,9 +13,9 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
-	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // docTypeURL is the resource type of each xDS document.
@@ -138,21 +139,55 @@ func decode(content string, m proto.Message) error {
 	return nil
 }
 
-// decodeDoc decodes a DiscoveryResponse whose resources are all of typeURL.
+// decodeDoc decodes a DiscoveryResponse whose resources are all of typeURL:
+// YAML to JSON as decode does, then the fields the files hold (discoveryDoc)
+// by their proto names, nothing else, each resource an Any in strict
+// protojson.
 func decodeDoc(content, typeURL string) ([]named, error) {
-	dr := &discoveryv3.DiscoveryResponse{}
-	if err := decode(content, dr); err != nil {
+	j, err := yamlToJSON([]byte(content))
+	if err != nil {
 		return nil, err
 	}
-	if dr.GetTypeUrl() != typeURL {
-		return nil, fmt.Errorf("type_url %q, want %q", dr.GetTypeUrl(), typeURL)
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(j, &fields); err != nil {
+		return nil, fmt.Errorf("decode DiscoveryResponse: %w", err)
 	}
-	if dr.GetVersionInfo() == "" {
+	var (
+		versionInfo, docType string
+		items                []json.RawMessage
+	)
+	for k, v := range fields {
+		var into any
+		switch k {
+		case "version_info":
+			into = &versionInfo
+		case "type_url":
+			into = &docType
+		case "resources":
+			into = &items
+		default:
+			return nil, fmt.Errorf("decode DiscoveryResponse: unknown field %q", k)
+		}
+		if err := json.Unmarshal(v, into); err != nil {
+			return nil, fmt.Errorf("decode DiscoveryResponse: %s: %w", k, err)
+		}
+	}
+	if docType != typeURL {
+		return nil, fmt.Errorf("type_url %q, want %q", docType, typeURL)
+	}
+	if versionInfo == "" {
 		return nil, fmt.Errorf("empty version_info")
 	}
-	out := make([]named, 0, len(dr.GetResources()))
-	seen := make(map[string]bool, len(dr.GetResources()))
-	for i, a := range dr.GetResources() {
+	resources := make([]*anypb.Any, len(items))
+	for i, item := range items {
+		resources[i] = &anypb.Any{}
+		if err := strictJSON.Unmarshal(item, resources[i]); err != nil {
+			return nil, fmt.Errorf("resource #%d: %w", i, err)
+		}
+	}
+	out := make([]named, 0, len(resources))
+	seen := make(map[string]bool, len(resources))
+	for i, a := range resources {
 		if a.GetTypeUrl() != typeURL {
 			return nil, fmt.Errorf("resource #%d: type %q, want %q", i, a.GetTypeUrl(), typeURL)
 		}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	yamlv3 "go.yaml.in/yaml/v3"
+	"google.golang.org/protobuf/proto"
 	"sigs.k8s.io/yaml"
 )
 
@@ -276,5 +277,48 @@ func TestYAMLEmptyDocument(t *testing.T) {
 	}
 	if _, err := jsonToYAML([]byte("[]")); err == nil {
 		t.Fatal("jsonToYAML([]) accepted a non-object")
+	}
+}
+
+// TestDiscoveryDocRoundTrip: a DiscoveryResponse file, written without go-control-plane's
+// DiscoveryResponse type, reads back as its resources, and its reader refuses what Envoy's
+// loader would not read as this document: another field, a resource of another type, a
+// resource field protojson does not know, a missing version.
+func TestDiscoveryDocRoundTrip(t *testing.T) {
+	typeURL := TypeURL(WorkloadCertSecret())
+	doc, err := discoveryDoc(typeURL, []proto.Message{WorkloadCertSecret(), RootCASecret()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeDoc(string(doc), typeURL)
+	if err != nil {
+		t.Fatalf("decode %s: %v", doc, err)
+	}
+	if len(got) != 2 || !proto.Equal(got[0], WorkloadCertSecret()) || !proto.Equal(got[1], RootCASecret()) {
+		t.Errorf("decoded %v, want the two secrets", got)
+	}
+	empty, err := discoveryDoc(typeURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(empty), "resources") {
+		t.Errorf("empty document lists resources:\n%s", empty)
+	}
+	if got, err := decodeDoc(string(empty), typeURL); err != nil || len(got) != 0 {
+		t.Errorf("empty document: %v, %v", got, err)
+	}
+	for name, bad := range map[string]string{
+		"unknown field":      string(doc) + "nonce: \"1\"\n",
+		"JSON-cased field":   strings.Replace(string(doc), "type_url: ", "typeUrl: ", 1),
+		"no version":         strings.Split(string(doc), "version_info:")[0],
+		"other type":         strings.Replace(string(doc), "type_url: type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret\n", "type_url: type.googleapis.com/envoy.config.cluster.v3.Cluster\n", 1),
+		"unknown in payload": strings.Replace(string(doc), "name: ", "nome: ", 1),
+	} {
+		if bad == string(doc) {
+			t.Fatalf("%s: the edit changed nothing in\n%s", name, doc)
+		}
+		if _, err := decodeDoc(bad, typeURL); err == nil {
+			t.Errorf("%s: accepted\n%s", name, bad)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -117,6 +118,24 @@ type routeIndex struct {
 	// are not known here, so changes about them are not narrowed.
 	delegated map[string]bool
 	seed      maphash.Seed
+	// rules memoizes what each rule version files (ruleRoutes): a rebuild after one rule changed
+	// then re-resolves that rule's hosts only. Creating a mesh's 1,000 rules rebuilt the index
+	// after each, resolving every rule's hosts every time.
+	rules map[ruleVersion]ruleRoutes
+}
+
+// ruleVersion names a VirtualService version: a UID and a generation.
+type ruleVersion struct {
+	uid        types.UID
+	generation int64
+}
+
+// ruleRoutes is what a VirtualService version adds to the index.
+type ruleRoutes struct {
+	sidecar  bool       // it applies to sidecars; gateway proxies are not narrowed
+	delegate bool       // it has no hosts: its destinations are not narrowed
+	route    routeScope // its reach
+	dests    []string   // its destination hosts, resolved
 }
 
 // to returns the VirtualServices that route sidecars to host; false when the change is not to be
@@ -157,12 +176,25 @@ func (ix *routeIndex) to(ctx context.Context, r *ProxyReconciler, host string) (
 	}
 	if from := h.Sum64(); !ix.built || from != ix.from {
 		ix.byHost, ix.delegated = map[string][]routeScope{}, map[string]bool{}
+		prev := ix.rules
+		ix.rules = make(map[ruleVersion]ruleRoutes, len(prev))
+		add := func(vs *networkingv1alpha1.VirtualService) {
+			key := ruleVersion{vs.UID, vs.Generation}
+			rr, ok := ix.rules[key]
+			if !ok {
+				if rr, ok = prev[key]; !ok {
+					rr = routesOf(r.snapshots.settings, vs)
+				}
+				ix.rules[key] = rr
+			}
+			ix.add(rr)
+		}
 		for _, vs := range vss {
-			ix.add(r.snapshots.settings, vs)
+			add(vs)
 		}
 		if snap != nil {
 			for _, vs := range snap.VirtualServices {
-				ix.add(r.snapshots.settings, vs)
+				add(vs)
 			}
 		}
 		ix.from, ix.built = from, true
@@ -179,18 +211,29 @@ func (ix *routeIndex) lookup(host string) ([]routeScope, bool) {
 	return ix.byHost[host], true
 }
 
-func (ix *routeIndex) add(settings mesh.Settings, vs *networkingv1alpha1.VirtualService) {
-	if !mesh.AppliesToSidecars(vs.Spec.Gateways) {
-		return // gateway proxies are not narrowed
+// routesOf is what vs adds to the index.
+func routesOf(settings mesh.Settings, vs *networkingv1alpha1.VirtualService) ruleRoutes {
+	rr := ruleRoutes{sidecar: mesh.AppliesToSidecars(vs.Spec.Gateways), delegate: len(vs.Spec.Hosts) == 0}
+	if !rr.sidecar {
+		return rr
 	}
-	delegate := len(vs.Spec.Hosts) == 0
-	route := routeScope{exportTo: vs.Spec.ExportTo, namespace: vs.Namespace, hosts: resolvedHosts(settings, vs)}
+	rr.route = routeScope{exportTo: vs.Spec.ExportTo, namespace: vs.Namespace, hosts: resolvedHosts(settings, vs)}
 	for _, d := range mesh.DestinationHosts(vs) {
-		host := settings.ResolveHost(d, vs.Namespace)
-		if delegate {
+		rr.dests = append(rr.dests, settings.ResolveHost(d, vs.Namespace))
+	}
+	return rr
+}
+
+// add files a rule version's routes. Callers hold ix.mu.
+func (ix *routeIndex) add(rr ruleRoutes) {
+	if !rr.sidecar {
+		return
+	}
+	for _, host := range rr.dests {
+		if rr.delegate {
 			ix.delegated[host] = true
 			continue
 		}
-		ix.byHost[host] = append(ix.byHost[host], route)
+		ix.byHost[host] = append(ix.byHost[host], rr.route)
 	}
 }

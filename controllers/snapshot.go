@@ -148,6 +148,28 @@ func (s *snapshotSource) get(ctx context.Context) (*mesh.Snapshot, uint64, error
 	}
 }
 
+// translationIdleRelease is how long the newest snapshot keeps what its proxies' translations
+// share once no translation asks for it. At 1,000 services × 2,000 pods that is about 10 MB of
+// protos per snapshot, and a snapshot stays the newest as long as nothing changes: once every
+// proxy is written they only cost memory (translate.ReleaseIdle).
+const translationIdleRelease = 10 * time.Second
+
+// releaseIdleTranslations releases the newest snapshot's idle translations until ctx is done.
+func (s *snapshotSource) releaseIdleTranslations(ctx context.Context) error {
+	t := time.NewTicker(translationIdleRelease / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if snap := s.latest(); snap != nil {
+				translate.ReleaseIdle(snap, translationIdleRelease)
+			}
+		}
+	}
+}
+
 // sleep waits for d or until ctx is done.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

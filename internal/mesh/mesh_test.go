@@ -185,3 +185,28 @@ func TestDestinationHosts(t *testing.T) {
 		t.Errorf("DestinationHosts = %v, want %v", got, want)
 	}
 }
+
+// TestForgetIdle: a memoized value idle since the cutoff and forgettable is dropped and built again
+// on the next call; one asked for after the cutoff, or not forgettable, stays.
+func TestForgetIdle(t *testing.T) {
+	s := New(Input{})
+	builds := map[string]int{}
+	memo := func(key string) any {
+		return s.Memo(key, func() any { builds[key]++; return new(int) })
+	}
+	first := memo("idle")
+	memo("kept")
+	cutoff := time.Now()
+	memo("recent")
+	if n := s.ForgetIdle(cutoff, func(key any) bool { return key != "kept" }); n != 1 {
+		t.Errorf("forgot %d values, want 1 (idle)", n)
+	}
+	if again := memo("idle"); again == first || builds["idle"] != 2 {
+		t.Errorf("idle value: built %d times, same object %v; want it built again", builds["idle"], again == first)
+	}
+	memo("kept")
+	memo("recent")
+	if builds["kept"] != 1 || builds["recent"] != 1 {
+		t.Errorf("builds %v: the unforgettable and the recent value must stay memoized", builds)
+	}
+}

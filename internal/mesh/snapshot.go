@@ -6,10 +6,12 @@ package mesh
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -199,20 +201,38 @@ type Snapshot struct {
 type memoEntry struct {
 	once sync.Once
 	v    any
+	used time.Time // of the last Memo call; Snapshot.mu guards it
 }
 
 // Memo returns the value stored under key, building it once with build. Keys must be comparable
 // and identify everything the value depends on besides the snapshot. Values must not be modified.
 func (s *Snapshot) Memo(key any, build func() any) any {
+	now := time.Now()
 	s.mu.Lock()
 	e, ok := s.memo[key]
 	if !ok {
 		e = &memoEntry{}
 		s.memo[key] = e
 	}
+	e.used = now
 	s.mu.Unlock()
 	e.once.Do(func() { e.v = build() })
 	return e.v
+}
+
+// ForgetIdle drops the memoized values whose key forgettable accepts and that no Memo call asked
+// for since cutoff, and returns how many it dropped; a later Memo call builds one again. A
+// snapshot that stays the newest while nothing changes otherwise keeps all that its proxies'
+// translations shared long after they were written. Only values that may be rebuilt as equal but
+// distinct objects are forgettable: callers must not rely on their identity.
+func (s *Snapshot) ForgetIdle(cutoff time.Time, forgettable func(key any) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.memo)
+	maps.DeleteFunc(s.memo, func(key any, e *memoEntry) bool {
+		return e.used.Before(cutoff) && forgettable(key)
+	})
+	return n - len(s.memo)
 }
 
 // Service returns the service with the given FQDN.

@@ -4,7 +4,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -136,5 +138,42 @@ func TestRuleProblemsKeptAcrossSnapshots(t *testing.T) {
 	dr.Generation = 2
 	if got, cached := lookups(); cached || slices.Contains(got, "DestinationRule default/tunnel spec.trafficPolicy.tunnel Unsupported") {
 		t.Errorf("generation 2 without the tunnel: cached %v, problems\n%s", cached, strings.Join(got, "\n"))
+	}
+}
+
+// TestReleaseIdle: once a snapshot's shared translation is released, the next proxy's config is
+// built again, equal to what it was, from new objects.
+func TestReleaseIdle(t *testing.T) {
+	c := loadCase(t, "testdata/hosts-resolution.in.yaml")
+	snap, proxy, before, _ := c.translate(t)
+	if again, _ := translate.Translate(snap, proxy); len(again.Clusters) == 0 || again.Clusters[0] != before.Clusters[0] {
+		t.Fatal("a second translation from the snapshot must share its clusters")
+	}
+	if n := translate.ReleaseIdle(snap, time.Hour); n != 0 {
+		t.Errorf("released %d values used a moment ago", n)
+	}
+	if n := translate.ReleaseIdle(snap, 0); n == 0 {
+		t.Fatal("released nothing idle")
+	}
+	after, _ := translate.Translate(snap, proxy)
+	if len(after.Clusters) != len(before.Clusters) || len(after.Listeners) != len(before.Listeners) {
+		t.Fatalf("after release: %d clusters, %d listeners; before %d, %d", len(after.Clusters), len(after.Listeners), len(before.Clusters), len(before.Listeners))
+	}
+	shared := 0
+	for i := range before.Clusters {
+		if !proto.Equal(after.Clusters[i], before.Clusters[i]) {
+			t.Errorf("cluster %s changed after release", before.Clusters[i].GetName())
+		}
+		if after.Clusters[i] == before.Clusters[i] {
+			shared++
+		}
+	}
+	for i := range before.Listeners {
+		if !proto.Equal(after.Listeners[i], before.Listeners[i]) {
+			t.Errorf("listener %s changed after release", before.Listeners[i].GetName())
+		}
+	}
+	if shared == len(before.Clusters) {
+		t.Error("every cluster is the object it was: nothing was built again")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -307,4 +308,18 @@ func (t *translator) sortedProblems() []validate.Problem {
 		return cmp.Or(cmp.Compare(a.Field, b.Field), cmp.Compare(a.Reason, b.Reason), cmp.Compare(a.Message, b.Message))
 	})
 	return slices.Compact(ps)
+}
+
+// ReleaseIdle forgets the outbound config and service clusters snap memoized for proxies and no
+// translation asked for in the last idle: the protos every proxy of a namespace shares, most of
+// what a snapshot holds, kept only to make the next proxy's translation cheap. A translation from
+// snap after that builds them again (equal, not the same objects). It returns how many it forgot.
+func ReleaseIdle(snap *mesh.Snapshot, idle time.Duration) int {
+	return snap.ForgetIdle(time.Now().Add(-idle), func(key any) bool {
+		switch key.(type) {
+		case outboundKey, clusterKey:
+			return true
+		}
+		return false
+	})
 }

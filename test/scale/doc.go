@@ -74,28 +74,31 @@
 // afternoon; the CPU per write is steadier). Current code, as shipped (config/manager: GOGC=50,
 // GOMEMLIMIT=400MiB; --stamp-pods; API responses uncompressed and not decoded; no pprof):
 //
-//	100 × 1,000 (MIZZEN_SCALE_ALL=0): convergence 1 m 46 s, idle after 2 m 38 s; main ConfigMap
-//	            146 KiB; one VS 90/10 → 50/50 Ready in 18.8 s: 1,000 writes (143 MiB), 1,000/1,000
+//	100 × 1,000 (MIZZEN_SCALE_ALL=0): convergence 2 m 08 s, idle after 3 m 03 s; main ConfigMap
+//	            146 KiB; one VS 90/10 → 50/50 Ready in 16.5 s: 1,000 writes (143 MiB), 1,000/1,000
 //	            proxies with a new hash, 2 snapshot builds; no-op: 0 writes, 1,000 renders; peak
-//	            RSS 135 MiB (85 anonymous, 49 the binary's pages; 145–147 MiB before this session's
-//	            memory changes); bare 114.8 writes/s, bare+pod 93.0, manager 53.1 = 46% of bare,
-//	            57% of bare+pod (39–43% and 58–78% before). CPU per write: bare 15.6 ms, manager
-//	            34.7 ms per proxy (apiserver 14.4, manager 10.4, etcd 5.4).
-//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0; the code before this session):
+//	            RSS 116 MiB (77 anonymous, 38 the binary's pages; 135 MiB before the gRPC-free
+//	            binary and the uncopied stores, 145–147 MiB before that); bare 141.4 writes/s,
+//	            bare+pod 90.5, manager 60.5 = 43% of bare, 67% of bare+pod (46% and 57% before).
+//	            CPU per proxy: 30.2 ms (apiserver 12.5, manager 9.0 — 10.4 before —, etcd 4.4);
+//	            bare CPU per write / that = 42%.
+//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0; measured two sessions ago):
 //	            one VS Ready in 9.3 s; bare 145.8 writes/s, manager 107.8 writes/s = 74% of bare;
 //	            CPU per write: bare 12.2 ms, manager 16.6 ms per proxy (apiserver 6.2, manager 5.6,
 //	            etcd 3.4) = 73%; peak RSS 145 MiB. With GOGC=100 and gzip (MIZZEN_SCALE_GOGC=100):
 //	            one VS 11.5 s, manager 6.3 ms per proxy, peak RSS 194 MiB.
 //	1,000 × 2,000 in 20 namespaces, scoped (MIZZEN_SCALE_NAMESPACES=20 MIZZEN_SCALE_EGRESS=namespace
-//	            MIZZEN_SCALE_ALL=0): convergence 6 m 39 s, idle after 6 m 53 s (7,397 writes, 4,822
-//	            renders, 2,274 snapshot builds; 6 m 01 s – 7 m 01 s in five runs today); main
-//	            ConfigMap 80 KiB; one VS Ready in 1.7 s (1.7–3.2 s in five runs) on its namespace's
-//	            100 proxies: 100 writes (7.8 MiB), 102 renders, 2 snapshot builds; manager CPU
-//	            14.6 ms per proxy (13.4–17.8 in the quieter runs; 54 ms before the rollout counts
-//	            were grouped); bare 177.1 writes/s, bare+pod 107.4, manager 57.7 = 33% of bare, 54%
-//	            of bare+pod; no-op (a Service annotated per namespace): 2,000 renders, 0 writes;
-//	            peak RSS 211 MiB (159 anonymous, 50 the binary's pages; 209–212 MiB in three runs,
-//	            218–224 MiB before this session's memory changes, 304 MiB with GOGC=100).
+//	            MIZZEN_SCALE_ALL=0): convergence 5 m 46 s, idle after 6 m 01 s (7,406 writes, 4,829
+//	            renders, 2,041 snapshot builds; 6 m 01 s – 7 m 01 s before the problem cache); main
+//	            ConfigMap 80 KiB; one VS Ready in 1.7 s on its namespace's 100 proxies: 100 writes
+//	            (7.8 MiB), 104 renders, 2 snapshot builds; manager CPU 13.6 ms per proxy (13.4–17.8
+//	            before; 54 ms before the rollout counts were grouped); bare 196.3 writes/s, bare+pod
+//	            94.2, manager 59.6 = 30% of bare, 63% of bare+pod; no-op (a Service annotated per
+//	            namespace): 2,000 renders, 0 writes; peak RSS 187 MiB (149 anonymous, 36 the
+//	            binary's pages; 209–212 MiB before the problem cache, the uncopied stores and the
+//	            gRPC-free binary, 304 MiB with GOGC=100). With MIZZEN_SCALE_GOMEMLIMIT=110MiB: peak
+//	            RSS 151 MiB (113 anonymous), but the collector then runs most of the time once the
+//	            mesh has converged (manager 34 ms per proxy, one VS Ready in 3.0–3.2 s, two runs).
 //
 // Earlier: one ConfigMap per proxy, endpoints and routes together, each render re-marshalling
 // every shared resource — 100 × 1,000 one VS Ready in 5 m 25 s with 871 MiB written (972 KiB
@@ -108,18 +111,23 @@
 // much as a ConfigMap write of 150 KiB (apiserver patch path, and every pod watcher: scheduler,
 // controller-manager, kwok, manager), so with --stamp-pods (the default) the manager cannot
 // reach more than bare / (bare + pod patch) of the bare ConfigMap rate whatever its own cost.
-// Where the memory goes at 1,000 × 2,000 (heap profiles, MIZZEN_SCALE_PROFILES=1): ≈50 MiB are
-// the binary's pages (82 MB binary); the anonymous part is ≈2.2× the live heap (GOGC=50's
-// headroom, span fragmentation of 15–30 MB, free pages not yet returned), and the live heap
-// peaks at 75–85 MB while 2,000 proxies converge: informer objects 17–25 MB, envoy.Cache's YAML
-// 15–19 MB (the shared resources of every namespace), the snapshot's translation memo ≈10 MB,
-// the events library's 6-minute cache of a convergence's ≈6,000 events 5–6 MB, HTTP/2 buffers
-// ≈4 MB. GOMEMLIMIT=100MiB (MIZZEN_SCALE_GOMEMLIMIT) holds peak RSS to 164 MiB, but the
-// collector then runs nearly all the time (manager CPU 53.5 ms per proxy, convergence 7 m 41 s).
+// Where the memory goes at 1,000 × 2,000 (heap profiles, MIZZEN_SCALE_PROFILES=1, and
+// GODEBUG=gctrace=1, which the manager inherits): ≈36 MiB are the binary's pages (62 MB binary;
+// 50 MiB when go-control-plane's discovery package linked all of gRPC into an 82 MB one). The
+// live heap is 48–63 MB once converged and 66–83 MB in the last minute of a convergence, when
+// every informer is full and proxies of all namespaces render at once; the heap then peaks near
+// 120 MB (GOGC=50) and the anonymous RSS follows at ≈150 MiB (idle spans the scavenger returns
+// only slowly). Of the live heap: informer objects ≈30 MB (the 2,000 VirtualServices and
+// DestinationRules, JSON-decoded with their status, ≈10 MB; 4,000 ConfigMaps' metadata ≈5 MB;
+// pods ≈8 MB), envoy.Cache's YAML ≤12 MB (its bounds), the newest snapshot's translation ≈10 MB
+// (released after 10 s idle), the events library's 6-minute cache of a convergence's ≈6,000
+// events ≈5 MB. The collector took 16–20% of the manager's CPU during convergence (gctrace).
+// Allocations during a convergence: 54 GB before the problem cache and the uncopied stores,
+// 39.5 GB after them (alloc_space of manager-heap-end.pprof).
 //
 // Targets of the issue: zero writes on a no-op resync — met at every size. ≥ 70% of the bare
 // write rate at 1,000 pods — met with --stamp-pods=false (74%, 70%, 71% in three runs), not with
 // the pod stamp, the default (39–47% of bare; 57–78% of bare+pod, the bound a stamping manager
-// has). RSS < 150 MiB — met at 100 services × 1,000 pods (135 MiB), not at 1,000 services /
-// 2,000 pods (209–212 MiB).
+// has). RSS < 150 MiB — met at 100 services × 1,000 pods (116 MiB), not at 1,000 services /
+// 2,000 pods as shipped (187 MiB; 151 MiB with GOMEMLIMIT=110MiB, at three times the CPU).
 package scale

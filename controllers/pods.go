@@ -2,11 +2,14 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -20,7 +23,10 @@ type cacheStore[P client.Object] struct {
 	reader client.Reader
 	// newList makes the list type of P, for reading through reader before the informer syncs.
 	newList func() client.ObjectList
-	// informer is P's informer of the manager's cache; nil until useInformer.
+	// lookup finds P's informer in the manager's cache once it runs; nil: read through reader.
+	lookup func(context.Context) (indexedInformer, error)
+	mu     sync.Mutex
+	// informer is what lookup found (or a test's index).
 	informer indexedInformer
 }
 
@@ -30,31 +36,45 @@ type indexedInformer interface {
 	GetIndexer() toolscache.Indexer
 }
 
-// useInformer makes s read obj's informer of mgr's cache, when the cache's informer offers an
-// indexer (client-go's shared informers do).
-func (s *cacheStore[P]) useInformer(mgr ctrl.Manager, obj P) error {
-	inf, err := mgr.GetCache().GetInformer(context.Background(), obj)
-	if err != nil {
-		return err
+// useInformer makes s read obj's informer of mgr's cache. The informer is looked up at first use,
+// not while the manager is set up: asking the cache for informers then made a manager stopped
+// right after it started hang (controller-runtime's start keeps waiting for its runnables after
+// its context is cancelled; main_test). The reconcilers' watches register every informer the
+// stores read.
+func (s *cacheStore[P]) useInformer(mgr ctrl.Manager, obj P) {
+	s.lookup = func(ctx context.Context) (indexedInformer, error) {
+		inf, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+		if err != nil {
+			return nil, err
+		}
+		indexed, ok := inf.(indexedInformer)
+		if !ok {
+			return nil, fmt.Errorf("the cache's informer for %T has no indexer", obj)
+		}
+		return indexed, nil
 	}
-	if indexed, ok := inf.(indexedInformer); ok {
-		s.informer = indexed
-	}
-	return nil
 }
 
 // synced is the informer's indexer once it has synced, else nil.
-func (s *cacheStore[P]) synced() toolscache.Indexer {
-	if s.informer == nil || !s.informer.HasSynced() {
+func (s *cacheStore[P]) synced(ctx context.Context) toolscache.Indexer {
+	s.mu.Lock()
+	if s.informer == nil && s.lookup != nil {
+		if inf, err := s.lookup(ctx); err == nil {
+			s.informer = inf
+		}
+	}
+	inf := s.informer
+	s.mu.Unlock()
+	if inf == nil || !inf.HasSynced() {
 		return nil
 	}
-	return s.informer.GetIndexer()
+	return inf.GetIndexer()
 }
 
 // all returns every cached object, uncopied. Until the informer has synced, it lists through the
 // reader, which waits for the sync.
 func (s *cacheStore[P]) all(ctx context.Context) ([]P, error) {
-	if idx := s.synced(); idx != nil {
+	if idx := s.synced(ctx); idx != nil {
 		return typed[P](idx.List()), nil
 	}
 	return s.list(ctx)
@@ -94,7 +114,7 @@ func newPodStore(r client.Reader) podStore {
 // each calls fn with each cached pod of namespace ns; fn must not keep or change the pod. Until the
 // informer has synced, it lists through the reader, which waits for the sync.
 func (s *podStore) each(ctx context.Context, ns string, fn func(*corev1.Pod)) error {
-	if idx := s.synced(); idx != nil {
+	if idx := s.synced(ctx); idx != nil {
 		objs, err := idx.ByIndex(toolscache.NamespaceIndex, ns)
 		if err != nil {
 			return err

@@ -27,8 +27,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -620,9 +620,7 @@ func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := r.setupCredentials(mgr, b); err != nil {
 		return err
 	}
-	if err := r.snapshots.stores.useInformers(mgr); err != nil {
-		return fmt.Errorf("getting the informers the mesh snapshot reads: %w", err)
-	}
+	r.snapshots.stores.useInformers(mgr)
 	if err := mgr.Add(manager.RunnableFunc(r.snapshots.releaseIdleTranslations)); err != nil {
 		return err
 	}

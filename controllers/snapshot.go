@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -308,15 +307,13 @@ func newMeshStores(r client.Reader) *meshStores {
 }
 
 // useInformers makes every store read its informer of mgr's cache.
-func (m *meshStores) useInformers(mgr ctrl.Manager) error {
-	return errors.Join(
-		m.pods.useInformer(mgr, &corev1.Pod{}),
-		m.services.useInformer(mgr, &corev1.Service{}),
-		m.slices.useInformer(mgr, &discoveryv1.EndpointSlice{}),
-		m.virtualServices.useInformer(mgr, &networkingv1alpha1.VirtualService{}),
-		m.destinationRules.useInformer(mgr, &networkingv1alpha1.DestinationRule{}),
-		m.gateways.useInformer(mgr, &networkingv1alpha1.Gateway{}),
-	)
+func (m *meshStores) useInformers(mgr ctrl.Manager) {
+	m.pods.useInformer(mgr, &corev1.Pod{})
+	m.services.useInformer(mgr, &corev1.Service{})
+	m.slices.useInformer(mgr, &discoveryv1.EndpointSlice{})
+	m.virtualServices.useInformer(mgr, &networkingv1alpha1.VirtualService{})
+	m.destinationRules.useInformer(mgr, &networkingv1alpha1.DestinationRule{})
+	m.gateways.useInformer(mgr, &networkingv1alpha1.Gateway{})
 }
 
 // rolledOutVersion rebuilds the version of obj that status.rolledOut keeps: a copy of obj with

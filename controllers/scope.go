@@ -178,15 +178,17 @@ func (ix *routeIndex) to(ctx context.Context, r *ProxyReconciler, host string) (
 		ix.byHost, ix.delegated = map[string][]routeScope{}, map[string]bool{}
 		prev := ix.rules
 		ix.rules = make(map[ruleVersion]ruleRoutes, len(prev))
+		// A version both listed and held by the snapshot (the usual case) is filed once.
 		add := func(vs *networkingv1alpha1.VirtualService) {
 			key := ruleVersion{vs.UID, vs.Generation}
-			rr, ok := ix.rules[key]
-			if !ok {
-				if rr, ok = prev[key]; !ok {
-					rr = routesOf(r.snapshots.settings, vs)
-				}
-				ix.rules[key] = rr
+			if _, added := ix.rules[key]; added {
+				return
 			}
+			rr, ok := prev[key]
+			if !ok {
+				rr = routesOf(r.snapshots.settings, vs)
+			}
+			ix.rules[key] = rr
 			ix.add(rr)
 		}
 		for _, vs := range vss {

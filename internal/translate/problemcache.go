@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"hash"
 	"maps"
 	"slices"
@@ -70,8 +71,7 @@ func (c *problemCache) get(key [sha256.Size]byte, build func() []validate.Proble
 // problems are about the proxy and not reported on rules.
 func problemInputs(snap *mesh.Snapshot, proxies []mesh.Proxy) [sha256.Size]byte {
 	d := digest{h: sha256.New()}
-	s := snap.Settings
-	d.strs("settings", s.TrustDomain, string(s.MTLS), s.ClusterDomain, s.RootNamespace)
+	d.strs("settings", fmt.Sprintf("%#v", snap.Settings)) // every field, those to come too
 	for _, vs := range snap.VirtualServices {
 		d.rule("VirtualService", vs, vs.Spec)
 	}

@@ -31,7 +31,8 @@ const (
 )
 
 // serviceClusters is what one service port contributes to every proxy that sees it under one
-// DestinationRule: its default cluster and one per subset. Built once per snapshot (memoized).
+// DestinationRule: its default cluster and one per subset. Built once per snapshot (memoized), and
+// kept across snapshots while its inputs stay the same (sharedClusters).
 type serviceClusters struct {
 	clusters []*clusterv3.Cluster
 	subsets  map[string]bool
@@ -75,10 +76,12 @@ func (t *translator) serviceClusters(svc *mesh.Service, port mesh.Port) *service
 		key.credNS = t.proxy.Namespace
 	}
 	sc := t.snap.Memo(key, func() any {
-		b := &clusterBuilder{snap: t.snap, svc: svc, port: port, dr: dr, loc: key.loc, credNS: key.credNS,
-			out: &serviceClusters{subsets: map[string]bool{}, hash: map[string][]*routev3.RouteAction_HashPolicy{}}}
-		b.build()
-		return b.out
+		return sharedServiceClusters(t.snap, svc, port, key, func() *serviceClusters {
+			b := &clusterBuilder{snap: t.snap, svc: svc, port: port, dr: dr, loc: key.loc, credNS: key.credNS,
+				out: &serviceClusters{subsets: map[string]bool{}, hash: map[string][]*routev3.RouteAction_HashPolicy{}}}
+			b.build()
+			return b.out
+		})
 	}).(*serviceClusters)
 	t.useCredentials(sc.credentials)
 	return sc

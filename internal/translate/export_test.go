@@ -1,5 +1,10 @@
 package translate
 
+import (
+	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/mesh"
+)
+
 // TranslatedProblemsLookups returns how many lookups of the cross-snapshot problem cache hit and
 // missed so far.
 func TranslatedProblemsLookups() (hits, misses int) {
@@ -7,4 +12,19 @@ func TranslatedProblemsLookups() (hits, misses int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.hits, c.misses
+}
+
+// SharedClustersLookups returns how many lookups of the cross-snapshot cluster cache hit and
+// missed so far.
+func SharedClustersLookups() (hits, misses int) {
+	c := &sharedClusters
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hits, c.misses
+}
+
+// ClusterInputs is the digest the cluster cache keys a service port's clusters by, for dr (nil:
+// none) and a sidecar proxy.
+func ClusterInputs(snap *mesh.Snapshot, svc *mesh.Service, port mesh.Port, dr *v1alpha1.DestinationRule) [32]byte {
+	return clusterInputs(snap, svc, port, clusterKey{host: svc.Hostname, port: port.Number, dr: dr})
 }

@@ -312,10 +312,13 @@ func (t *translator) sortedProblems() []validate.Problem {
 
 // ReleaseIdle forgets the outbound config and service clusters snap memoized for proxies and no
 // translation asked for in the last idle: the protos every proxy of a namespace shares, most of
-// what a snapshot holds, kept only to make the next proxy's translation cheap. A translation from
-// snap after that builds them again (equal, not the same objects). It returns how many it forgot.
+// what a snapshot holds, kept only to make the next proxy's translation cheap. The clusters kept
+// across snapshots that no translation asked for in that time go too. A translation from snap
+// after that builds them again (equal, not the same objects). It returns how many values it
+// forgot.
 func ReleaseIdle(snap *mesh.Snapshot, idle time.Duration) int {
-	return snap.ForgetIdle(time.Now().Add(-idle), func(key any) bool {
+	cutoff := time.Now().Add(-idle)
+	return sharedClusters.forgetIdle(cutoff) + snap.ForgetIdle(cutoff, func(key any) bool {
 		switch key.(type) {
 		case outboundKey, clusterKey:
 			return true

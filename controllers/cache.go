@@ -2,9 +2,11 @@ package controllers
 
 import (
 	"maps"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -45,23 +47,56 @@ func stripBookkeeping(obj any) (any, error) {
 	return obj, nil
 }
 
-// trimPod is the pod cache's transform. It keeps the metadata but its bookkeeping (labels,
-// annotations, UID, owner, deletion timestamp, resourceVersion for the optimistic lock of
-// assignProxyID) and of the spec
-// and status what the reconcilers and internal/mesh read: node (scheduled, locality), service
-// account (identity), phase (alive) and IP (endpoints, inbound listener). The reconcilers patch
-// pods with merge patches computed between two copies of the cached pod, so the dropped fields
-// never reach the API server.
+// trimPod is the pod cache's transform. Of the metadata it keeps the name, namespace, UID (the
+// owner of the proxy's objects), resourceVersion (the optimistic lock of assignProxyID), deletion
+// timestamp, labels (selectors, subsets) and the mizzen.dev/ annotations, the only ones read (proxy
+// id, egress hosts, the stamped hashes); of the spec and status what the reconcilers and
+// internal/mesh read: node (scheduled, locality), service account (identity), phase (alive) and IP
+// (endpoints, inbound listener). Owner references, finalizers and other tools' annotations can be
+// most of a pod's metadata. The reconcilers patch pods with patches computed between two copies of
+// the cached pod or naming one annotation, so the dropped fields never reach the API server.
 func trimPod(obj any) (any, error) {
 	p, ok := obj.(*corev1.Pod)
 	if !ok {
 		return obj, nil
 	}
+	m := &p.ObjectMeta
 	out := &corev1.Pod{
-		TypeMeta:   p.TypeMeta,
-		ObjectMeta: p.ObjectMeta,
-		Spec:       corev1.PodSpec{NodeName: p.Spec.NodeName, ServiceAccountName: p.Spec.ServiceAccountName},
-		Status:     corev1.PodStatus{Phase: p.Status.Phase, PodIP: p.Status.PodIP},
+		TypeMeta: p.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+			Generation: m.Generation, CreationTimestamp: m.CreationTimestamp,
+			DeletionTimestamp: m.DeletionTimestamp, DeletionGracePeriodSeconds: m.DeletionGracePeriodSeconds,
+			Labels: m.Labels, Annotations: mizzenAnnotations(m.Annotations),
+		},
+		Spec:   corev1.PodSpec{NodeName: p.Spec.NodeName, ServiceAccountName: p.Spec.ServiceAccountName},
+		Status: corev1.PodStatus{Phase: p.Status.Phase, PodIP: p.Status.PodIP},
 	}
-	return stripBookkeeping(out)
+	return out, nil
 }
+
+// mizzenAnnotations returns the mizzen.dev/ annotations of a (nil when there are none); a itself
+// when it has no others.
+func mizzenAnnotations(a map[string]string) map[string]string {
+	n := 0
+	for k := range a {
+		if strings.HasPrefix(k, mizzenAnnotationPrefix) {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return nil
+	case n == len(a):
+		return a
+	}
+	out := make(map[string]string, n)
+	for k, v := range a {
+		if strings.HasPrefix(k, mizzenAnnotationPrefix) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+const mizzenAnnotationPrefix = "mizzen.dev/"

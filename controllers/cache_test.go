@@ -16,8 +16,9 @@ func TestTrimPodKeepsWhatTheReconcilersRead(t *testing.T) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "reviews-1", Namespace: "bookinfo", UID: types.UID("u1"), ResourceVersion: "42",
-			Labels:            map[string]string{"app": "reviews", "version": "v2"},
-			Annotations:       map[string]string{mesh.ProxyIDAnnotation: "p1", mesh.EgressHostsAnnotation: "./*"},
+			Labels: map[string]string{"app": "reviews", "version": "v2"},
+			Annotations: map[string]string{mesh.ProxyIDAnnotation: "p1", mesh.EgressHostsAnnotation: "./*",
+				"prometheus.io/scrape": "true", "kubectl.kubernetes.io/restartedAt": "2026-11-28T00:00:00Z"},
 			OwnerReferences:   []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "reviews"}},
 			DeletionTimestamp: &now,
 			ManagedFields:     []metav1.ManagedFieldsEntry{{Manager: "kubelet"}},
@@ -39,17 +40,20 @@ func TestTrimPodKeepsWhatTheReconcilersRead(t *testing.T) {
 	p := got.(*corev1.Pod)
 	if p.Name != pod.Name || p.Namespace != pod.Namespace || p.UID != pod.UID || p.ResourceVersion != "42" ||
 		p.Labels["version"] != "v2" || p.Annotations[mesh.ProxyIDAnnotation] != "p1" ||
-		p.Annotations[mesh.EgressHostsAnnotation] != "./*" || p.DeletionTimestamp == nil || len(p.OwnerReferences) != 1 {
+		p.Annotations[mesh.EgressHostsAnnotation] != "./*" || p.DeletionTimestamp == nil {
 		t.Errorf("metadata not kept: %+v", p.ObjectMeta)
 	}
 	if p.Spec.NodeName != "node-1" || p.Spec.ServiceAccountName != "bookinfo-reviews" ||
 		p.Status.Phase != corev1.PodRunning || p.Status.PodIP != "10.0.0.7" {
 		t.Errorf("node, service account, phase or IP lost: spec %+v, status %+v", p.Spec, p.Status)
 	}
-	if p.ManagedFields != nil || p.Spec.Containers != nil || p.Spec.Volumes != nil || p.Status.Conditions != nil {
-		t.Errorf("managed fields, containers, volumes or conditions kept")
+	if p.ManagedFields != nil || p.OwnerReferences != nil || p.Spec.Containers != nil || p.Spec.Volumes != nil || p.Status.Conditions != nil {
+		t.Errorf("managed fields, owner references, containers, volumes or conditions kept")
 	}
-	if len(pod.ManagedFields) != 1 || len(pod.Spec.Containers) != 1 {
+	if len(p.Annotations) != 2 {
+		t.Errorf("annotations %v; want the mizzen.dev/ ones only", p.Annotations)
+	}
+	if len(pod.ManagedFields) != 1 || len(pod.Spec.Containers) != 1 || len(pod.Annotations) != 4 {
 		t.Error("trimPod changed the object it was given")
 	}
 	if other, _ := trimPod(&corev1.Service{}); other == nil {

@@ -147,14 +147,11 @@ func (s *snapshotSource) get(ctx context.Context) (*mesh.Snapshot, uint64, error
 	}
 }
 
-// translationIdleRelease is how long the newest snapshot keeps what the translations of a
-// namespace's proxies share (and the clusters kept across snapshots) once no translation asks for
-// them. At 1,000 services × 2,000 pods all namespaces' translations are about 10 MB of protos; a
-// snapshot stays the newest as long as nothing changes, and while a mesh converges only some
-// namespaces render at a time, so what the others' proxies shared only costs memory
-// (translate.ReleaseIdle). The proxies of a namespace render within a second of each other, so
-// two seconds keep what they share.
-const translationIdleRelease = 2 * time.Second
+// translationIdleRelease is how long the newest snapshot keeps what its proxies' translations
+// share once no translation asks for it. At 1,000 services × 2,000 pods that is about 10 MB of
+// protos per snapshot, and a snapshot stays the newest as long as nothing changes: once every
+// proxy is written they only cost memory (translate.ReleaseIdle).
+const translationIdleRelease = 10 * time.Second
 
 // releaseIdleTranslations releases the newest snapshot's idle translations until ctx is done.
 func (s *snapshotSource) releaseIdleTranslations(ctx context.Context) error {

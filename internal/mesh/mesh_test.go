@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
@@ -209,37 +208,5 @@ func TestForgetIdle(t *testing.T) {
 	memo("recent")
 	if builds["kept"] != 1 || builds["recent"] != 1 {
 		t.Errorf("builds %v: the unforgettable and the recent value must stay memoized", builds)
-	}
-}
-
-// TestScratch: a scratch view finds what its snapshot built, without marking it used, and keeps
-// what it builds to itself; its data is the snapshot's.
-func TestScratch(t *testing.T) {
-	s := New(Input{Pods: []*corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "ns"}}}})
-	builds := map[string]int{}
-	memo := func(s *Snapshot, key string) any {
-		return s.Memo(key, func() any { builds[key]++; return new(int) })
-	}
-	shared := memo(s, "shared")
-	cutoff := time.Now()
-	scratch := s.Scratch()
-	if !scratch.IsScratch() || s.IsScratch() {
-		t.Fatal("IsScratch: want true for the view only")
-	}
-	if scratch.Pod("ns", "a") == nil || len(scratch.Pods) != 1 {
-		t.Error("the view does not hold the snapshot's pods")
-	}
-	if got := memo(scratch, "shared"); got != shared || builds["shared"] != 1 {
-		t.Errorf("the view built the snapshot's value again (%d builds)", builds["shared"])
-	}
-	own := memo(scratch, "own")
-	if memo(scratch, "own") != own || builds["own"] != 1 {
-		t.Error("the view does not memoize what it builds")
-	}
-	if memo(s, "own") == own || builds["own"] != 2 {
-		t.Error("the snapshot sees a value its view built")
-	}
-	if n := s.ForgetIdle(cutoff, func(key any) bool { return key == "shared" }); n != 1 {
-		t.Errorf("forgot %d values; want the snapshot's value, which only the view asked for since", n)
 	}
 }

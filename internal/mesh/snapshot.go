@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -197,53 +196,17 @@ type Snapshot struct {
 
 	mu   sync.Mutex
 	memo map[any]*memoEntry
-	// of is the snapshot a scratch view was made of (Scratch); nil for a snapshot.
-	of *Snapshot
 }
 
 type memoEntry struct {
 	once sync.Once
 	v    any
-	done atomic.Bool // v is built
-	used time.Time   // of the last Memo call; Snapshot.mu guards it
-}
-
-// Scratch returns a view of the same mesh for one-off work whose intermediate values should not
-// outlive it: its Memo finds what s has built already, without marking it used, and keeps what it
-// builds itself in its own memo, which goes with the view. The rule problems translate a proxy of
-// every namespace, while the proxies being written at a time are of a few; memoized in s, those
-// translations stayed reachable as long as s.
-func (s *Snapshot) Scratch() *Snapshot {
-	return &Snapshot{
-		Settings: s.Settings, Services: s.Services, Pods: s.Pods,
-		VirtualServices: s.VirtualServices, DestinationRules: s.DestinationRules, Gateways: s.Gateways,
-		byHost: s.byHost, podsBy: s.podsBy, podsIP: s.podsIP, creds: s.creds,
-		memo: map[any]*memoEntry{}, of: s,
-	}
-}
-
-// IsScratch reports whether s is a view made by Scratch.
-func (s *Snapshot) IsScratch() bool { return s.of != nil }
-
-// built returns the value memoized under key if it is built.
-func (s *Snapshot) built(key any) (any, bool) {
-	s.mu.Lock()
-	e, ok := s.memo[key]
-	s.mu.Unlock()
-	if !ok || !e.done.Load() {
-		return nil, false
-	}
-	return e.v, true
+	used time.Time // of the last Memo call; Snapshot.mu guards it
 }
 
 // Memo returns the value stored under key, building it once with build. Keys must be comparable
 // and identify everything the value depends on besides the snapshot. Values must not be modified.
 func (s *Snapshot) Memo(key any, build func() any) any {
-	if s.of != nil {
-		if v, ok := s.of.built(key); ok {
-			return v
-		}
-	}
 	now := time.Now()
 	s.mu.Lock()
 	e, ok := s.memo[key]
@@ -253,10 +216,7 @@ func (s *Snapshot) Memo(key any, build func() any) any {
 	}
 	e.used = now
 	s.mu.Unlock()
-	e.once.Do(func() {
-		e.v = build()
-		e.done.Store(true)
-	})
+	e.once.Do(func() { e.v = build() })
 	return e.v
 }
 

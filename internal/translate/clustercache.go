@@ -70,19 +70,6 @@ func (c *clusterCache) get(slot clusterSlot, inputs [sha256.Size]byte, build fun
 	return v
 }
 
-// peek returns the slot's clusters if they were built from the same inputs, without marking
-// them used; nil otherwise.
-func (c *clusterCache) peek(slot clusterSlot, inputs [sha256.Size]byte) *serviceClusters {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.entries[slot]; ok && e.inputs == inputs {
-		c.hits++
-		return e.value
-	}
-	c.misses++
-	return nil
-}
-
 // forgetIdle drops the entries no lookup asked for since cutoff and returns how many it dropped.
 func (c *clusterCache) forgetIdle(cutoff time.Time) int {
 	c.mu.Lock()
@@ -145,16 +132,8 @@ func settingsDigest(snap *mesh.Snapshot) string {
 }
 
 // sharedServiceClusters returns the clusters of key from the cross-snapshot cache, building them
-// with build when their inputs changed. A scratch view's translation only reads the cache: what
-// it builds goes with it, and what it reads is not kept alive on its behalf.
+// with build when their inputs changed.
 func sharedServiceClusters(snap *mesh.Snapshot, svc *mesh.Service, port mesh.Port, key clusterKey,
 	build func() *serviceClusters) *serviceClusters {
-	slot, inputs := slotOf(key), clusterInputs(snap, svc, port, key)
-	if snap.IsScratch() {
-		if v := sharedClusters.peek(slot, inputs); v != nil {
-			return v
-		}
-		return build()
-	}
-	return sharedClusters.get(slot, inputs, build)
+	return sharedClusters.get(slotOf(key), clusterInputs(snap, svc, port, key), build)
 }

@@ -44,12 +44,9 @@ func ruleProblems(snap *mesh.Snapshot) []validate.Problem {
 	proxies := problemProxies(snap)
 	// A copy: the cached slice is shared with other snapshots.
 	ps := slices.Clone(translatedProblems.get(problemInputs(snap, proxies), func() []validate.Problem {
-		// A scratch view: what these translations build and no proxy being written uses goes
-		// with them (mesh.Snapshot.Scratch).
-		scratch := snap.Scratch()
 		var ps []validate.Problem
 		for _, p := range proxies {
-			_, pps := Translate(scratch, p)
+			_, pps := Translate(snap, p)
 			ps = append(ps, pps...)
 		}
 		return ps

@@ -177,28 +177,3 @@ func TestReleaseIdle(t *testing.T) {
 		t.Error("every cluster is the object it was: nothing was built again")
 	}
 }
-
-// TestRuleProblemsKeepNoTranslation: translating a proxy of every namespace for the rule problems
-// leaves nothing in the snapshot or in the clusters kept across snapshots (the proxies being
-// written are of a few namespaces; the rest would stay reachable for nothing).
-func TestRuleProblemsKeepNoTranslation(t *testing.T) {
-	c := loadCase(t, "testdata/hosts-resolution.in.yaml", "testdata/gateway.in.yaml")
-	c.in.VirtualServices = append(c.in.VirtualServices, &v1alpha1.VirtualService{
-		ObjectMeta: metav1.ObjectMeta{Name: "unique-to-this-test", Namespace: "default"},
-		Spec:       v1alpha1.VirtualServiceSpec{Hosts: []string{"nowhere-keep-no-translation"}},
-	})
-	snap := mesh.New(c.in)
-	translate.ReleaseIdle(snap, 0) // clusters other tests left
-	_, misses := translate.TranslatedProblemsLookups()
-	if len(translate.RuleProblems(snap)) == 0 {
-		t.Fatal("fixture has no problems")
-	}
-	if _, after := translate.TranslatedProblemsLookups(); after == misses {
-		t.Fatal("the problems came from the cache: nothing was translated")
-	}
-	if n := translate.ReleaseIdle(snap, 0); n != 0 {
-		t.Errorf("the rule problems left %d translated values behind", n)
-	}
-	_, proxy, res, _ := c.translate(t)
-	checkResources(t, proxy, res)
-}

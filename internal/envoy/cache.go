@@ -25,15 +25,14 @@ const DefaultCacheEntries = 100_000
 // DefaultCacheBytes bounds the YAML a Cache holds by content. Resources are from about 1 KiB (a
 // cluster) to hundreds of KiB (an outbound listener routing to every service of a namespace), and
 // every endpoint or rule change adds new ones, so the number of entries alone does not bound the
-// memory: 100,000 entries could hold gigabytes. The fragment of a resource that is still in use is
-// found by identity (seen) whatever this bound, and translate keeps a service's clusters across
-// snapshots while they do not change, so the content entries serve what identity cannot: equal
-// values built anew (the proxies of one service's inbound clusters, a listener rebuilt by a later
-// snapshot). What the proxies of one namespace share is under 1 MiB at 1,000 services scoped to 20
-// namespaces and at 100 services unscoped, and a rendering pass goes namespace by namespace.
-// 8 MiB was a tenth of the manager's live heap at 1,000 services × 2,000 pods; 4 MiB renders
-// those meshes as fast (test/scale).
-const DefaultCacheBytes = 4 << 20
+// memory: 100,000 entries could hold gigabytes. What the proxies of one namespace share (their
+// clusters and outbound listener) is under 1 MiB at 1,000 services scoped to 20 namespaces and at
+// 100 services unscoped, and a rendering pass goes namespace by namespace; the bound keeps the
+// shared resources of a whole unscoped snapshot (≈5 MiB at 100 services × 1,000 pods) with room to
+// spare, and sweeps drop what the previous snapshot left. A resource still in use is found by
+// identity (seen) whatever the bound. Halving it (and maxDocBytes) left the manager's peak live
+// heap at 1,000 services × 2,000 pods where it was (test/scale, gctrace), so it stays.
+const DefaultCacheBytes = 8 << 20
 
 // Cache renders like Renderer but memoizes each resource's YAML once it has
 // been validated and verified, keyed by the resource's content. Proxies
@@ -70,9 +69,8 @@ type Cache struct {
 // maxDocBytes bounds the memoized files; when full they are all dropped.
 // They are one cds.yaml per namespace, mostly. Bootstraps are not memoized:
 // one per proxy (3.5 KiB each, 7 MiB at 2,000 proxies), they cost more memory
-// than the 0.2 ms that rendering one again takes. At 1,000 services in 20
-// namespaces the 20 cds.yaml are about 1.4 MiB.
-const maxDocBytes = 2 << 20
+// than the 0.2 ms that rendering one again takes.
+const maxDocBytes = 4 << 20
 
 // document is one rendered file and the SHA-256 of its content.
 type document struct {

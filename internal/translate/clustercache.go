@@ -10,12 +10,13 @@ import (
 )
 
 // A snapshot is rebuilt after every change of the mesh, and each build used to translate every
-// service port's clusters again, although a change touches a few services: while a mesh converges
-// (a new snapshot every 100 ms) that was most of the manager's allocations, and the renders still
-// running on one snapshot and the status reconcilers on the next held two full sets of clusters.
-// So a service port's clusters are kept across snapshots, under a digest of everything building
-// them reads (clusterInputs), and a snapshot whose service is unchanged gets the same objects —
-// which also lets envoy.Cache, keyed by object, reuse their rendered YAML.
+// service port's clusters again, although a change touches a few services: while a mesh of 1,000
+// services converges (a new snapshot every 100 to 200 ms) building clusters was 18% of the
+// manager's allocations, and renders still running on one snapshot and the next one's held two
+// sets of equal clusters. So a service port's clusters are kept across snapshots, under a digest of
+// everything building them reads (clusterInputs), and a snapshot whose service is unchanged gets
+// the same objects — which also lets envoy.Cache, which finds a resource by identity first, reuse
+// their rendered YAML without marshalling them.
 var sharedClusters = clusterCache{}
 
 // clusterCacheMax bounds the entries; past it the cache starts again (a safety net: ReleaseIdle

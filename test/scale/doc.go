@@ -81,24 +81,31 @@
 //	            binary and the uncopied stores, 145–147 MiB before that); bare 141.4 writes/s,
 //	            bare+pod 90.5, manager 60.5 = 43% of bare, 67% of bare+pod (46% and 57% before).
 //	            CPU per proxy: 30.2 ms (apiserver 12.5, manager 9.0 — 10.4 before —, etcd 4.4);
-//	            bare CPU per write / that = 42%.
+//	            bare CPU per write / that = 42%. With the clusters kept across snapshots: peak RSS
+//	            116 MiB, one VS 18.1 s, 39% of bare, 63% of bare+pod, manager 9.5 ms per proxy —
+//	            the same within run-to-run variation.
 //	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0; measured two sessions ago):
 //	            one VS Ready in 9.3 s; bare 145.8 writes/s, manager 107.8 writes/s = 74% of bare;
 //	            CPU per write: bare 12.2 ms, manager 16.6 ms per proxy (apiserver 6.2, manager 5.6,
 //	            etcd 3.4) = 73%; peak RSS 145 MiB. With GOGC=100 and gzip (MIZZEN_SCALE_GOGC=100):
 //	            one VS 11.5 s, manager 6.3 ms per proxy, peak RSS 194 MiB.
 //	1,000 × 2,000 in 20 namespaces, scoped (MIZZEN_SCALE_NAMESPACES=20 MIZZEN_SCALE_EGRESS=namespace
-//	            MIZZEN_SCALE_ALL=0): convergence 5 m 46 s, idle after 6 m 01 s (7,406 writes, 4,829
-//	            renders, 2,041 snapshot builds; 6 m 01 s – 7 m 01 s before the problem cache); main
-//	            ConfigMap 80 KiB; one VS Ready in 1.7 s on its namespace's 100 proxies: 100 writes
-//	            (7.8 MiB), 104 renders, 2 snapshot builds; manager CPU 13.6 ms per proxy (13.4–17.8
-//	            before; 54 ms before the rollout counts were grouped); bare 196.3 writes/s, bare+pod
-//	            94.2, manager 59.6 = 30% of bare, 63% of bare+pod; no-op (a Service annotated per
-//	            namespace): 2,000 renders, 0 writes; peak RSS 187 MiB (149 anonymous, 36 the
-//	            binary's pages; 209–212 MiB before the problem cache, the uncopied stores and the
-//	            gRPC-free binary, 304 MiB with GOGC=100). With MIZZEN_SCALE_GOMEMLIMIT=110MiB: peak
-//	            RSS 151 MiB (113 anonymous), but the collector then runs most of the time once the
-//	            mesh has converged (manager 34 ms per proxy, one VS Ready in 3.0–3.2 s, two runs).
+//	            MIZZEN_SCALE_ALL=0): convergence 5 m 57 s, idle after 6 m 10 s (7,564 writes, 4,915
+//	            renders, 2,096 snapshot builds; 5 m 46 s – 7 m 01 s in earlier runs); main ConfigMap
+//	            80 KiB; one VS Ready in 2.2 s on its namespace's 100 proxies (1.7–2.8 s over six
+//	            runs): 100 writes (7.8 MiB), 102 renders, 1 snapshot build; manager CPU 15.3 ms per
+//	            proxy (13.6–18.7 over the runs; 54 ms before the rollout counts were grouped); bare
+//	            154.7 writes/s, bare+pod 70.6, manager 45.4 = 29% of bare, 64% of bare+pod; no-op (a
+//	            Service annotated per namespace): 2,000 renders, 0 writes; peak RSS 188 MiB (149
+//	            anonymous, 39 the binary's pages; 186–204 MiB over six runs whose heap peaked at
+//	            121–125 MB every time: the anonymous RSS at one heap peak varies by ±10 MiB; 209–212
+//	            MiB before the problem cache, the uncopied stores and the gRPC-free binary, 304 MiB
+//	            with GOGC=100). Allocations until idle (the sum of gctrace's heap growth between
+//	            collections): 25 GB in 1,503 collections, 30 GB in 1,804 before the clusters were
+//	            kept across snapshots. With MIZZEN_SCALE_GOMEMLIMIT=110MiB: peak RSS 145 MiB (107
+//	            anonymous), but the collector runs every 100 ms once the live heap nears the limit:
+//	            convergence 7 m 09 s, one VS Ready in 2.8 s, manager 27.7 ms per proxy; with 105MiB,
+//	            145 MiB and 41.8 ms per proxy (151 MiB and 34 ms per proxy at 110MiB before).
 //
 // Earlier: one ConfigMap per proxy, endpoints and routes together, each render re-marshalling
 // every shared resource — 100 × 1,000 one VS Ready in 5 m 25 s with 871 MiB written (972 KiB
@@ -112,22 +119,30 @@
 // controller-manager, kwok, manager), so with --stamp-pods (the default) the manager cannot
 // reach more than bare / (bare + pod patch) of the bare ConfigMap rate whatever its own cost.
 // Where the memory goes at 1,000 × 2,000 (heap profiles, MIZZEN_SCALE_PROFILES=1, and
-// GODEBUG=gctrace=1, which the manager inherits): ≈36 MiB are the binary's pages (62 MB binary;
+// GODEBUG=gctrace=1, which the manager inherits): ≈37 MiB are the binary's pages (62 MB binary;
 // 50 MiB when go-control-plane's discovery package linked all of gRPC into an 82 MB one). The
-// live heap is 48–63 MB once converged and 66–83 MB in the last minute of a convergence, when
-// every informer is full and proxies of all namespaces render at once; the heap then peaks near
-// 120 MB (GOGC=50) and the anonymous RSS follows at ≈150 MiB (idle spans the scavenger returns
-// only slowly). Of the live heap: informer objects ≈30 MB (the 2,000 VirtualServices and
-// DestinationRules, JSON-decoded with their status, ≈10 MB; 4,000 ConfigMaps' metadata ≈5 MB;
-// pods ≈8 MB), envoy.Cache's YAML ≤12 MB (its bounds), the newest snapshot's translation ≈10 MB
-// (released after 10 s idle), the events library's 6-minute cache of a convergence's ≈6,000
-// events ≈5 MB. The collector took 16–20% of the manager's CPU during convergence (gctrace).
+// live heap grows with the mesh through the convergence (35 MB after a minute, 60 after two) to
+// 80–83 MB in its last minute, and falls to ≈50 MB once translations idle for 10 s are released;
+// at its peak the heap reaches 121–125 MB (GOGC=50) and the anonymous RSS 147–160 MiB, some
+// 25–35 MiB above the heap (spans freed but not yet returned, runtime metadata). Of the live heap
+// at the peak (manager-heap-peak.pprof): envoy.Cache ≈22 MB (the YAML of every resource still in
+// use ≈10 MB, files being assembled ≈4 MB, shared files ≈2 MB, the protobuf runtime's type
+// tables ≈3 MB), informer objects ≈22 MB (4,000 ConfigMaps' metadata ≈6 MB, pods ≈5 MB, the 2,000
+// rules JSON-decoded with their status ≈5 MB), the status reconcilers' translations ≈6 MB,
+// ConfigMap writes in flight ≈6 MB, snapshots ≈7 MB, the events library's 6-minute cache of a
+// convergence's ≈4,800 events ≈5.5 MB, translation ≈5 MB, package init ≈3.5 MB. Tried and
+// measured, none moving the peak live heap off 80–83 MB: envoy.Cache's bounds halved, the idle
+// release after 2 s instead of 10 s, the rule problems translated on a throwaway view of the
+// snapshot (that one added 50% to the allocations: each miss rebuilt the clusters no render had
+// kept). The collector took 16–24% of the manager's CPU during convergence (gctrace).
 // Allocations during a convergence: 54 GB before the problem cache and the uncopied stores,
-// 39.5 GB after them (alloc_space of manager-heap-end.pprof).
+// 39.5 GB after them (alloc_space of manager-heap-end.pprof), about a sixth less again since the
+// clusters are kept across snapshots (gctrace, above).
 //
 // Targets of the issue: zero writes on a no-op resync — met at every size. ≥ 70% of the bare
 // write rate at 1,000 pods — met with --stamp-pods=false (74%, 70%, 71% in three runs), not with
 // the pod stamp, the default (39–47% of bare; 57–78% of bare+pod, the bound a stamping manager
 // has). RSS < 150 MiB — met at 100 services × 1,000 pods (116 MiB), not at 1,000 services /
-// 2,000 pods as shipped (187 MiB; 151 MiB with GOMEMLIMIT=110MiB, at three times the CPU).
+// 2,000 pods as shipped (188 MiB; 145 MiB with GOMEMLIMIT=110MiB, at 1.8 times the manager's CPU
+// per proxy — a fixed limit that low would starve a larger mesh, so it is not the default).
 package scale

@@ -97,8 +97,8 @@
 //	            proxy (13.6–18.7 over the runs; 54 ms before the rollout counts were grouped); bare
 //	            154.7 writes/s, bare+pod 70.6, manager 45.4 = 29% of bare, 64% of bare+pod; no-op (a
 //	            Service annotated per namespace): 2,000 renders, 0 writes; peak RSS 188 MiB (149
-//	            anonymous, 39 the binary's pages; 186–204 MiB over six runs whose heap peaked at
-//	            121–125 MB every time: the anonymous RSS at one heap peak varies by ±10 MiB; 209–212
+//	            anonymous, 39 the binary's pages; 186–210 MiB over six runs, two with pprof on, whose
+//	            heaps peaked at 116–126 MB: the RSS at one heap peak varies by ±10 MiB; 209–212
 //	            MiB before the problem cache, the uncopied stores and the gRPC-free binary, 304 MiB
 //	            with GOGC=100). Allocations until idle (the sum of gctrace's heap growth between
 //	            collections): 25 GB in 1,503 collections, 30 GB in 1,804 before the clusters were
@@ -123,7 +123,7 @@
 // 50 MiB when go-control-plane's discovery package linked all of gRPC into an 82 MB one). The
 // live heap grows with the mesh through the convergence (35 MB after a minute, 60 after two) to
 // 80–83 MB in its last minute, and falls to ≈50 MB once translations idle for 10 s are released;
-// at its peak the heap reaches 121–125 MB (GOGC=50) and the anonymous RSS 147–160 MiB, some
+// at its peak the heap reaches 116–126 MB (GOGC=50) and the anonymous RSS 147–166 MiB, some
 // 25–35 MiB above the heap (spans freed but not yet returned, runtime metadata). Of the live heap
 // at the peak (manager-heap-peak.pprof): envoy.Cache ≈22 MB (the YAML of every resource still in
 // use ≈10 MB, files being assembled ≈4 MB, shared files ≈2 MB, the protobuf runtime's type

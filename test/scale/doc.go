@@ -124,7 +124,7 @@
 // live heap grows with the mesh through the convergence (35 MB after a minute, 60 after two) to
 // 80–83 MB in its last minute, and falls to ≈50 MB once translations idle for 10 s are released;
 // at its peak the heap reaches 116–126 MB (GOGC=50) and the anonymous RSS 147–166 MiB, some
-// 25–35 MiB above the heap (spans freed but not yet returned, runtime metadata). Of the live heap
+// 25–40 MiB above the heap (spans freed but not yet returned, runtime metadata). Of the live heap
 // at the peak (manager-heap-peak.pprof): envoy.Cache ≈22 MB (the YAML of every resource still in
 // use ≈10 MB, files being assembled ≈4 MB, shared files ≈2 MB, the protobuf runtime's type
 // tables ≈3 MB), informer objects ≈22 MB (4,000 ConfigMaps' metadata ≈6 MB, pods ≈5 MB, the 2,000

@@ -69,12 +69,12 @@ func (g *proxyGroups) get(snapGen uint64, walk func() []*proxyGroup) []*proxyGro
 // walkProxyGroups groups every proxy eachProxy gives that rollouts count (scheduled and alive).
 func (r *ProxyReconciler) walkProxyGroups(ctx context.Context) []*proxyGroup {
 	picked := map[types.NamespacedName]bool{} // by a Gateway: counted for every rule
-	gws := &networkingv1alpha1.GatewayList{}
-	if err := r.List(ctx, gws, client.UnsafeDisableDeepCopy); err != nil {
+	gws, err := r.snapshots.stores.gateways.all(ctx)
+	if err != nil {
 		logf.FromContext(ctx).Error(err, "listing gateways")
 	}
-	for i := range gws.Items {
-		r.eachGatewayPod(ctx, &gws.Items[i], func(p *corev1.Pod) { picked[client.ObjectKeyFromObject(p)] = true })
+	for _, gw := range gws {
+		r.eachGatewayPod(ctx, gw, func(p *corev1.Pod) { picked[client.ObjectKeyFromObject(p)] = true })
 	}
 	type groupKey struct {
 		namespace, egress string

@@ -257,12 +257,12 @@ func (r *ProxyReconciler) proxyKind(ctx context.Context, pod *corev1.Pod) (mesh.
 	if pod.Labels[ProxyLabel] == ProxyLabelDisabled {
 		return "", false, nil
 	}
-	gws := &networkingv1alpha1.GatewayList{}
-	if err := r.List(ctx, gws, client.UnsafeDisableDeepCopy); err != nil {
+	gws, err := r.snapshots.stores.gateways.all(ctx)
+	if err != nil {
 		return "", false, fmt.Errorf("listing gateways: %w", err)
 	}
-	for i := range gws.Items {
-		if selects(&gws.Items[i], pod) {
+	for _, gw := range gws {
+		if selects(gw, pod) {
 			return mesh.Gateway, true, nil
 		}
 	}
@@ -761,13 +761,13 @@ func (r *ProxyReconciler) eachProxy(ctx context.Context, inNS func(string) bool,
 		}
 		walked[ns.Name] = true
 	}
-	gws := &networkingv1alpha1.GatewayList{}
-	if err := r.List(ctx, gws, client.UnsafeDisableDeepCopy); err != nil {
+	gws, err := r.snapshots.stores.gateways.all(ctx)
+	if err != nil {
 		log.Error(err, "listing gateways")
 		return
 	}
-	for i := range gws.Items {
-		r.eachGatewayPod(ctx, &gws.Items[i], func(p *corev1.Pod) {
+	for _, gw := range gws {
+		r.eachGatewayPod(ctx, gw, func(p *corev1.Pod) {
 			if key := client.ObjectKeyFromObject(p); !walked[p.Namespace] && !seen[key] {
 				seen[key] = true
 				fn(p)

@@ -2,7 +2,6 @@ package translate
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -65,7 +64,7 @@ func (c *problemCache) get(key [sha256.Size]byte, build func() []validate.Proble
 // problems are about the proxy and not reported on rules.
 func problemInputs(snap *mesh.Snapshot, proxies []mesh.Proxy) [sha256.Size]byte {
 	d := newDigest()
-	d.strs("settings", fmt.Sprintf("%#v", snap.Settings)) // every field, those to come too
+	d.strs("settings", settingsDigest(snap)) // every field, those to come too
 	for _, vs := range snap.VirtualServices {
 		d.rule("VirtualService", vs, vs.Spec)
 	}

@@ -40,7 +40,8 @@
 // pprof on a loopback port (--pprof-bind-address), and the harness saves heap profiles beside the
 // manager's log: manager-heap-converged.pprof, -one-vs.pprof and -end.pprof (each after a forced
 // collection: the live heap), and manager-heap-peak.pprof (the heap as of the last collection,
-// saved each time the peak RSS grew by 16 MiB: near the peak). Read them with
+// saved each time the peak RSS grew by 4 MiB: near the peak, with the manager's metrics —
+// go_memstats_* among them — in manager-metrics-peak.txt). Read them with
 // `go tool pprof -top -sample_index=inuse_space <file>`; keep them with MIZZEN_SCALE_STATE_DIR.
 // Without it the manager runs as deployed: no pprof, and so no allocation sampling (~3 MiB).
 //

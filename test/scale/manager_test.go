@@ -160,9 +160,9 @@ func (m *manager) saveHeapProfile(name string, gc bool) (string, error) {
 
 // watchMemory samples the manager's memory every two seconds until stop is closed: it keeps the
 // peak of its anonymous memory (VmHWM counts its binary's pages too), and saves a heap profile
-// (manager-heap-peak.pprof, without a forced collection; when it serves profiles) each time the
-// peak RSS has grown by step since the last one, so that the last one saved shows the heap near
-// the run's peak.
+// (manager-heap-peak.pprof, without a forced collection; when it serves profiles, with its metrics
+// beside it in manager-metrics-peak.txt) each time the peak RSS has grown by step since the last
+// one, so that the last one saved shows the heap near the run's peak.
 func (m *manager) watchMemory(step int64, stop <-chan struct{}) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
@@ -182,6 +182,9 @@ func (m *manager) watchMemory(step int64, stop <-chan struct{}) <-chan struct{} 
 			}
 			if _, err := m.saveHeapProfile("peak", false); err == nil {
 				saved = mem.Peak
+				// The runtime's own account of the moment (go_memstats_*: heap in use, idle and
+				// released, stacks, metadata) says what lies between the heap and the RSS.
+				_ = saveProfile(m.httpClient, m.metricsURL, filepath.Join(filepath.Dir(m.logFilePath), "manager-metrics-peak.txt"))
 			}
 		}
 	}()

@@ -185,7 +185,7 @@ func BenchmarkRollout(b *testing.B) {
 	}
 	progress("manager pid %d, log %s", m.pid, m.logFilePath)
 	stopPeak := make(chan struct{})
-	peakSaved := m.watchMemory(16<<20, stopPeak)
+	peakSaved := m.watchMemory(4<<20, stopPeak)
 	defer func() { close(stopPeak); <-peakSaved }()
 	cl, err := client.NewWithWatch(c.RESTConfig(), client.Options{Scheme: newScheme()})
 	if err != nil {

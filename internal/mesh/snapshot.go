@@ -451,11 +451,15 @@ func EgressMaySee(egress []string, ns, fqdn string) bool {
 	if len(egress) == 0 {
 		return true
 	}
-	parts := strings.SplitN(fqdn, ".", 4)
-	if len(parts) < 4 || parts[2] != "svc" || strings.Contains(parts[0], "*") || strings.Contains(parts[1], "*") {
+	// Cut rather than Split: the proxy reconciler asks this for every host of every changed rule
+	// and every proxy of its namespace, and the split's slice was most of what it allocated.
+	name, rest, _ := strings.Cut(fqdn, ".")
+	svcNS, rest, _ := strings.Cut(rest, ".")
+	svc, _, ok := strings.Cut(rest, ".")
+	if !ok || svc != "svc" || strings.Contains(name, "*") || strings.Contains(svcNS, "*") {
 		return true
 	}
-	return EgressSelects(egress, ns, &Service{Namespace: parts[1], Hostname: fqdn})
+	return EgressSelects(egress, ns, &Service{Namespace: svcNS, Hostname: fqdn})
 }
 
 // HostMatches reports whether host (an FQDN) is matched by pattern, which may start with "*".

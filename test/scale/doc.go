@@ -91,22 +91,23 @@
 //	            etcd 3.4) = 73%; peak RSS 145 MiB. With GOGC=100 and gzip (MIZZEN_SCALE_GOGC=100):
 //	            one VS 11.5 s, manager 6.3 ms per proxy, peak RSS 194 MiB.
 //	1,000 × 2,000 in 20 namespaces, scoped (MIZZEN_SCALE_NAMESPACES=20 MIZZEN_SCALE_EGRESS=namespace
-//	            MIZZEN_SCALE_ALL=0): convergence 5 m 57 s, idle after 6 m 10 s (7,564 writes, 4,915
-//	            renders, 2,096 snapshot builds; 5 m 46 s – 7 m 01 s in earlier runs); main ConfigMap
-//	            80 KiB; one VS Ready in 2.2 s on its namespace's 100 proxies (1.7–2.8 s over six
-//	            runs): 100 writes (7.8 MiB), 102 renders, 1 snapshot build; manager CPU 15.3 ms per
+//	            MIZZEN_SCALE_ALL=0): convergence 5 m 38 s, idle after 5 m 59 s (7,511 writes, 4,881
+//	            renders, 2,000 snapshot builds; 5 m 46 s – 7 m 01 s in earlier runs); main ConfigMap
+//	            80 KiB; one VS Ready in 2.2 s on its namespace's 100 proxies (1.7–2.9 s over eight
+//	            runs): 100 writes (7.8 MiB), 100 renders, 2 snapshot builds; manager CPU 16.9 ms per
 //	            proxy (13.6–18.7 over the runs; 54 ms before the rollout counts were grouped); bare
-//	            154.7 writes/s, bare+pod 70.6, manager 45.4 = 29% of bare, 64% of bare+pod; no-op (a
-//	            Service annotated per namespace): 2,000 renders, 0 writes; peak RSS 188 MiB (149
-//	            anonymous, 39 the binary's pages; 186–210 MiB over six runs, two with pprof on, whose
-//	            heaps peaked at 116–126 MB: the RSS at one heap peak varies by ±10 MiB; 209–212
-//	            MiB before the problem cache, the uncopied stores and the gRPC-free binary, 304 MiB
-//	            with GOGC=100). Allocations until idle (the sum of gctrace's heap growth between
-//	            collections): 25 GB in 1,503 collections, 30 GB in 1,804 before the clusters were
-//	            kept across snapshots. With MIZZEN_SCALE_GOMEMLIMIT=110MiB: peak RSS 145 MiB (107
-//	            anonymous), but the collector runs every 100 ms once the live heap nears the limit:
-//	            convergence 7 m 09 s, one VS Ready in 2.8 s, manager 27.7 ms per proxy; with 105MiB,
-//	            145 MiB and 41.8 ms per proxy (151 MiB and 34 ms per proxy at 110MiB before).
+//	            140.3 writes/s, bare+pod 68.8, manager 44.1 = 31% of bare, 64% of bare+pod; no-op (a
+//	            Service annotated per namespace): 2,000 renders, 0 writes; peak RSS 178 MiB (140
+//	            anonymous, 38 the binary's pages; 184–210 MiB over seven earlier runs, three with
+//	            pprof on, whose heaps peaked at 115–126 MB: the RSS at one heap peak varies by ±10
+//	            MiB; 209–212 MiB before the problem cache, the uncopied stores and the gRPC-free
+//	            binary, 304 MiB with GOGC=100). Allocations until idle (the sum of gctrace's heap
+//	            growth between collections): 23.7 GB in 1,432 collections; 25 GB before the pods'
+//	            ProxyIDAssigned events went, 30 GB in 1,804 before the clusters were kept across
+//	            snapshots. With MIZZEN_SCALE_GOMEMLIMIT=110MiB: peak RSS 145 MiB (107 anonymous), but
+//	            the collector runs every 100 ms once the live heap nears the limit: convergence
+//	            7 m 09 s, one VS Ready in 2.8 s, manager 27.7 ms per proxy; with 105MiB, 145 MiB and
+//	            41.8 ms per proxy (151 MiB and 34 ms per proxy at 110MiB before).
 //
 // Earlier: one ConfigMap per proxy, endpoints and routes together, each render re-marshalling
 // every shared resource — 100 × 1,000 one VS Ready in 5 m 25 s with 871 MiB written (972 KiB
@@ -125,30 +126,42 @@
 // problems' translation of a proxy per namespace is 6%), the rest the informers' decoding and the
 // HTTP/2 client.
 // Where the memory goes at 1,000 × 2,000 (heap profiles, MIZZEN_SCALE_PROFILES=1, and
-// GODEBUG=gctrace=1, which the manager inherits): ≈37 MiB are the binary's pages (62 MB binary;
+// GODEBUG=gctrace=1, which the manager inherits): ≈38 MiB are the binary's pages (62 MB binary;
 // 50 MiB when go-control-plane's discovery package linked all of gRPC into an 82 MB one). The
 // live heap grows with the mesh through the convergence (35 MB after a minute, 60 after two) to
-// 80–83 MB in its last minute, and falls to ≈50 MB once translations idle for 10 s are released;
-// at its peak the heap reaches 116–126 MB (GOGC=50) and the anonymous RSS 147–166 MiB, some
-// 25–40 MiB above the heap (spans freed but not yet returned, runtime metadata). Of the live heap
-// at the peak (manager-heap-peak.pprof): envoy.Cache ≈22 MB (the YAML of every resource still in
-// use ≈10 MB, files being assembled ≈4 MB, shared files ≈2 MB, the protobuf runtime's type
-// tables ≈3 MB), informer objects ≈22 MB (4,000 ConfigMaps' metadata ≈6 MB, pods ≈5 MB, the 2,000
-// rules JSON-decoded with their status ≈5 MB), the status reconcilers' translations ≈6 MB,
-// ConfigMap writes in flight ≈6 MB, snapshots ≈7 MB, the events library's 6-minute cache of a
-// convergence's ≈4,800 events ≈5.5 MB, translation ≈5 MB, package init ≈3.5 MB. Tried and
-// measured, none moving the peak live heap off 80–83 MB: envoy.Cache's bounds halved, the idle
-// release after 2 s instead of 10 s, the rule problems translated on a throwaway view of the
-// snapshot (that one added 50% to the allocations: each miss rebuilt the clusters no render had
-// kept). The collector took 16–24% of the manager's CPU during convergence (gctrace).
+// 77–83 MB in its last minute, and falls to ≈60 MB once translations idle for 10 s are released;
+// at its peak the heap reaches 115–126 MB (GOGC=50). The runtime's own account at the last peak
+// sample (manager-metrics-peak.txt, 181 MiB RSS): 96 MB of objects in 116.5 MB of spans in use
+// (20 MB of free slots in them), 15.5 MB of free pages not yet returned to the system (21.9 idle,
+// 6.4 released), 5 MB of collector metadata, 1.6 MB of stacks, 3 MB of profiling buckets (pprof
+// on only). So at GOGC=50 the anonymous RSS is about 1.8 times the live heap: under 150 MiB with
+// the binary's 38 needs a live heap near 60 MB at the peak. Of the live heap at the peak
+// (manager-heap-peak.pprof, 82 MB sampled): envoy.Cache ≈20 MB (the YAML of every resource in use
+// or not yet swept ≈11.5 MB, the memoized files ≈4 MB, its index ≈2 MB), the translations the
+// snapshots memoize ≈12.5 MB (the clusters kept across snapshots ≈9 MB; the status reconcilers'
+// problem translation of a proxy per namespace is most of the rest), the informers ≈17 MB (2,000
+// rules JSON-decoded with their status ≈8.5 MB, 4,000 ConfigMaps' metadata ≈4 MB, pods ≈2.5 MB,
+// Services and EndpointSlices ≈2 MB), metrics ≈3.3 MB and their gzip writers ≈2.3 MB, the work
+// queues ≈2.6 MB, the events library's cache ≈2 MB (7 MB before the pods' ProxyIDAssigned events
+// went), package init ≈3.5 MB. No single part is large enough. Tried and measured, none moving
+// the peak live heap: envoy.Cache's bounds halved, the idle release after 2 s instead of 10 s, the
+// rule problems translated on a throwaway view of the snapshot (that one added 50% to the
+// allocations: each miss rebuilt the clusters no render had kept). The collector took 16–24% of
+// the manager's CPU during convergence (gctrace).
 // Allocations during a convergence: 54 GB before the problem cache and the uncopied stores,
-// 39.5 GB after them (alloc_space of manager-heap-end.pprof), about a sixth less again since the
-// clusters are kept across snapshots (gctrace, above).
+// 39.5 GB after them (alloc_space of manager-heap-end.pprof), 23.7 GB now (gctrace, above). Of the
+// 34 GB a whole run allocates (manager-heap-end.pprof, alloc_space): the status reconcilers'
+// problem translations 7.5 GB — a snapshot whose rules, services or endpoint identities changed
+// translates a proxy of every namespace, while the proxies' own translations are ≈2 GB —, the
+// snapshot builds 3.9 GB, rendering 8.2 GB, the ConfigMap writes' encoding 2.5 GB, the route
+// index 2.2 GB. A per-namespace problem digest would cut the first; it needs the set of rules
+// and services each namespace's translation reads, which exportTo "*" (the default) and the host
+// conflicts between rules of different namespaces make the whole mesh, so it was not attempted.
 //
 // Targets of the issue: zero writes on a no-op resync — met at every size. ≥ 70% of the bare
 // write rate at 1,000 pods — met with --stamp-pods=false (74%, 70%, 71% in three runs), not with
 // the pod stamp, the default (39–47% of bare; 57–78% of bare+pod, the bound a stamping manager
 // has). RSS < 150 MiB — met at 100 services × 1,000 pods (116 MiB), not at 1,000 services /
-// 2,000 pods as shipped (188 MiB; 145 MiB with GOMEMLIMIT=110MiB, at 1.8 times the manager's CPU
-// per proxy — a fixed limit that low would starve a larger mesh, so it is not the default).
+// 2,000 pods as shipped (178–193 MiB; 145 MiB with GOMEMLIMIT=110MiB, at 1.8 times the manager's
+// CPU per proxy — a fixed limit that low would starve a larger mesh, so it is not the default).
 package scale

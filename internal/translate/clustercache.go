@@ -98,16 +98,24 @@ func slotOf(key clusterKey) clusterSlot {
 // settings, the service's name and namespace (the clusters' names, the endpoints' SPIFFE SANs),
 // the port, every field of its endpoints, the DestinationRule (its UID and generation: one spec),
 // the proxy locality and gateway namespace the key carries, and, for a gateway that reads client
-// credentials, the credentials of its namespace. Fields are written with %#v, so a field added to
-// those types later is digested too.
+// credentials, the credentials of its namespace. The port's and endpoints' fields are written one
+// by one (formatting them with %#v was most of what a lookup allocated);
+// TestClusterInputsCoverEveryField fails when a field is added to mesh.Port, mesh.Endpoint or
+// mesh.Locality and not here.
 func clusterInputs(snap *mesh.Snapshot, svc *mesh.Service, port mesh.Port, key clusterKey) [sha256.Size]byte {
 	d := newDigest()
 	d.str(settingsDigest(snap))
-	d.strs("service", svc.Namespace, svc.Name, svc.Hostname, fmt.Sprintf("%#v", port))
+	d.strs("service", svc.Namespace, svc.Name, svc.Hostname)
+	d.strs("port", port.Name, string(port.Protocol))
+	d.int(int64(port.Number))
 	eps := svc.Endpoints[port.Number]
 	d.int(int64(len(eps)))
 	for i := range eps {
-		d.str(fmt.Sprintf("%#v", eps[i]))
+		e := &eps[i]
+		d.strs("endpoint", e.Address, e.ServiceAccount, e.Pod, e.Locality.Region, e.Locality.Zone, e.Locality.SubZone)
+		d.int(int64(e.Port))
+		d.labels(e.Labels)
+		d.bools(e.Meshed)
 	}
 	if key.dr != nil {
 		d.rule("DestinationRule", key.dr, key.dr.Spec)

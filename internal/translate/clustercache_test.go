@@ -106,25 +106,26 @@ func TestClusterInputsCoverEveryField(t *testing.T) {
 		t.Fatal("the digest of equal inputs differs")
 	}
 
-	ep := reflect.TypeFor[mesh.Endpoint]()
-	for i := range ep.NumField() {
+	// Field by field, into nested structs (an endpoint's locality): the digest writes them one by one.
+	for _, path := range leafFields(reflect.TypeFor[mesh.Endpoint]()) {
 		svc := base()
-		f := reflect.ValueOf(&svc.Endpoints[8080][0]).Elem().Field(i)
+		f := reflect.ValueOf(&svc.Endpoints[8080][0]).Elem().FieldByIndex(path)
+		name := fieldName(reflect.TypeFor[mesh.Endpoint](), path)
 		if !changeValue(f) {
-			t.Fatalf("test cannot change field %s of kind %s", ep.Field(i).Name, f.Kind())
+			t.Fatalf("test cannot change field %s of kind %s", name, f.Kind())
 		}
 		if translate.ClusterInputs(snap, svc, port, nil) == want {
-			t.Errorf("endpoint field %s is not in the digest", ep.Field(i).Name)
+			t.Errorf("endpoint field %s is not in the digest", name)
 		}
 	}
-	pt := reflect.TypeFor[mesh.Port]()
-	for i := range pt.NumField() {
+	for _, path := range leafFields(reflect.TypeFor[mesh.Port]()) {
 		p := port
-		if !changeValue(reflect.ValueOf(&p).Elem().Field(i)) {
-			t.Fatalf("test cannot change port field %s", pt.Field(i).Name)
+		name := fieldName(reflect.TypeFor[mesh.Port](), path)
+		if !changeValue(reflect.ValueOf(&p).Elem().FieldByIndex(path)) {
+			t.Fatalf("test cannot change port field %s", name)
 		}
 		if translate.ClusterInputs(snap, base(), p, nil) == want {
-			t.Errorf("port field %s is not in the digest", pt.Field(i).Name)
+			t.Errorf("port field %s is not in the digest", name)
 		}
 	}
 	st := reflect.TypeFor[mesh.Settings]()
@@ -157,6 +158,32 @@ func TestClusterInputsCoverEveryField(t *testing.T) {
 }
 
 // changeValue sets v to a value other than its own; false for a kind it does not know.
+// leafFields are the index paths of t's fields that are not structs, nested structs' included.
+func leafFields(t reflect.Type) [][]int {
+	var out [][]int
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Type.Kind() != reflect.Struct {
+			out = append(out, []int{i})
+			continue
+		}
+		for _, sub := range leafFields(f.Type) {
+			out = append(out, append([]int{i}, sub...))
+		}
+	}
+	return out
+}
+
+// fieldName writes an index path of t as Field.Sub.
+func fieldName(t reflect.Type, path []int) string {
+	var parts []string
+	for _, i := range path {
+		f := t.Field(i)
+		parts, t = append(parts, f.Name), f.Type
+	}
+	return strings.Join(parts, ".")
+}
+
 func changeValue(v reflect.Value) bool {
 	switch v.Kind() {
 	case reflect.String:
@@ -182,4 +209,23 @@ func changeValue(v reflect.Value) bool {
 		return false
 	}
 	return true
+}
+
+// BenchmarkClusterInputs digests a service port with two endpoints, as every translation does
+// for every service port it builds clusters for.
+func BenchmarkClusterInputs(b *testing.B) {
+	snap := mesh.New(mesh.Input{})
+	svc := &mesh.Service{Name: "api", Namespace: "shop", Hostname: "api.shop.svc.cluster.local",
+		Endpoints: map[int32][]mesh.Endpoint{8080: {
+			{Address: "10.0.0.1", Port: 8080, Labels: map[string]string{"app": "api", "version": "v1", "pod-template-hash": "5d8f7c9b6"},
+				ServiceAccount: "api", Locality: mesh.Locality{Region: "r", Zone: "z"}, Pod: "shop/api-v1-1", Meshed: true},
+			{Address: "10.0.0.2", Port: 8080, Labels: map[string]string{"app": "api", "version": "v2", "pod-template-hash": "7c9b65d8f"},
+				ServiceAccount: "api", Locality: mesh.Locality{Region: "r", Zone: "z"}, Pod: "shop/api-v2-1", Meshed: true},
+		}}}
+	port := mesh.Port{Name: "http", Number: 8080, Protocol: mesh.ProtocolHTTP}
+	dr := &v1alpha1.DestinationRule{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", UID: "u1", Generation: 1}}
+	b.ReportAllocs()
+	for b.Loop() {
+		translate.ClusterInputs(snap, svc, port, dr)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash"
-	"maps"
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,11 +14,16 @@ import (
 )
 
 // digest writes length-prefixed values, so that no two sequences of values write the same bytes.
-type digest struct{ h hash.Hash }
+// Each value goes through buf: converting a string or an integer for the hash allocated once per
+// value, and every translation digests every service port it builds clusters for.
+type digest struct {
+	h   hash.Hash
+	buf []byte
+}
 
-func newDigest() digest { return digest{h: sha256.New()} }
+func newDigest() *digest { return &digest{h: sha256.New(), buf: make([]byte, 0, 64)} }
 
-func (d digest) sum() [sha256.Size]byte {
+func (d *digest) sum() [sha256.Size]byte {
 	var sum [sha256.Size]byte
 	d.h.Sum(sum[:0])
 	return sum
@@ -28,7 +32,7 @@ func (d digest) sum() [sha256.Size]byte {
 // rule writes a rule's identity and version; a rule that did not come from an API server (no UID
 // or generation: a test's fixture, a file) is written by its spec, which JSON writes
 // deterministically.
-func (d digest) rule(kind string, obj metav1.Object, spec any) {
+func (d *digest) rule(kind string, obj metav1.Object, spec any) {
 	d.strs(kind, obj.GetNamespace(), obj.GetName(), string(obj.GetUID()))
 	d.int(obj.GetGeneration())
 	if obj.GetUID() == "" || obj.GetGeneration() == 0 {
@@ -40,7 +44,7 @@ func (d digest) rule(kind string, obj metav1.Object, spec any) {
 	}
 }
 
-func (d digest) strs(tag string, ss ...string) {
+func (d *digest) strs(tag string, ss ...string) {
 	d.str(tag)
 	d.int(int64(len(ss)))
 	for _, s := range ss {
@@ -48,16 +52,17 @@ func (d digest) strs(tag string, ss ...string) {
 	}
 }
 
-func (d digest) str(s string) {
-	d.int(int64(len(s)))
-	d.h.Write([]byte(s))
+func (d *digest) str(s string) {
+	d.buf = append(binary.LittleEndian.AppendUint64(d.buf[:0], uint64(len(s))), s...)
+	d.h.Write(d.buf)
 }
 
-func (d digest) int(n int64) {
-	d.h.Write(binary.LittleEndian.AppendUint64(nil, uint64(n)))
+func (d *digest) int(n int64) {
+	d.buf = binary.LittleEndian.AppendUint64(d.buf[:0], uint64(n))
+	d.h.Write(d.buf)
 }
 
-func (d digest) bools(bs ...bool) {
+func (d *digest) bools(bs ...bool) {
 	for _, b := range bs {
 		n := int64(0)
 		if b {
@@ -67,16 +72,22 @@ func (d digest) bools(bs ...bool) {
 	}
 }
 
-func (d digest) labels(m map[string]string) {
+func (d *digest) labels(m map[string]string) {
 	d.int(int64(len(m)))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	var small [8]string // a pod's labels fit: sorting them then allocates nothing
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
 		d.str(k)
 		d.str(m[k])
 	}
 }
 
 // endpointIdentities writes the distinct (meshed, service account) pairs of eps.
-func (d digest) endpointIdentities(eps []mesh.Endpoint) {
+func (d *digest) endpointIdentities(eps []mesh.Endpoint) {
 	type identity struct {
 		meshed bool
 		sa     string

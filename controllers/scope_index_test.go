@@ -51,7 +51,7 @@ func TestRouteIndexRefilesAsABuildFromScratch(t *testing.T) {
 		return s
 	}
 
-	var listed []*v1.VirtualService              // as the cache has them now
+	var listed []*v1.VirtualService             // as the cache has them now
 	older := map[types.UID]*v1.VirtualService{} // a previous version the snapshot may still hold
 	ix := &routeIndex{}
 	for step := range 400 {

@@ -55,7 +55,7 @@ type clusterKey struct {
 
 // serviceClusters returns the clusters of a service port as this proxy gets them.
 func (t *translator) serviceClusters(svc *mesh.Service, port mesh.Port) *serviceClusters {
-	dr := t.snap.DestinationRuleFor(t.proxy, svc.Hostname, svc.Namespace)
+	dr := t.destinationRuleFor(svc.Hostname, svc.Namespace)
 	if dr != nil {
 		t.use("DestinationRule", dr)
 	}
@@ -89,7 +89,7 @@ func (t *translator) serviceClusters(svc *mesh.Service, port mesh.Port) *service
 
 // addOutboundClusters adds the clusters of every service port the proxy sees.
 func (t *translator) addOutboundClusters() {
-	for _, svc := range t.snap.ScopedServices(t.proxy.Namespace, t.proxy.EgressHosts) {
+	for _, svc := range t.scopedServices() {
 		for _, port := range svc.Ports {
 			if port.Protocol == mesh.ProtocolUDP {
 				continue

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash"
+	"maps"
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,6 +84,23 @@ func (d *digest) labels(m map[string]string) {
 	for _, k := range keys {
 		d.str(k)
 		d.str(m[k])
+	}
+}
+
+// service writes what translation problems can depend on of a service: all but its endpoints'
+// addresses, ports, labels and localities (see problemInputs).
+func (d *digest) service(svc *mesh.Service) {
+	d.strs("Service", svc.Namespace, svc.Name, svc.Hostname, svc.ClusterIP)
+	d.int(svc.Created)
+	for _, p := range svc.Ports {
+		d.strs("port", p.Name, string(p.Protocol))
+		d.int(int64(p.Number))
+	}
+	d.labels(svc.Selector)
+	d.strs("exportTo", svc.ExportTo...)
+	for _, port := range slices.Sorted(maps.Keys(svc.Endpoints)) {
+		d.int(int64(port))
+		d.endpointIdentities(svc.Endpoints[port])
 	}
 }
 

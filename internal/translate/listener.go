@@ -38,7 +38,7 @@ func listener(name, ip string, port int32, dir corev3.TrafficDirection, bind boo
 func (t *translator) outboundListeners() []*listenerv3.Listener {
 	httpPorts := map[int32][]*mesh.Service{}
 	var out []*listenerv3.Listener
-	for _, svc := range t.snap.ScopedServices(t.proxy.Namespace, t.proxy.EgressHosts) {
+	for _, svc := range t.scopedServices() {
 		for _, port := range svc.Ports {
 			if reservedPorts[port.Number] || port.Protocol == mesh.ProtocolUDP {
 				continue
@@ -117,7 +117,7 @@ func (t *translator) tcpListener(svc *mesh.Service, port mesh.Port) *listenerv3.
 	name := listenerName(svc.ClusterIP, port.Number)
 	l := listener(name, svc.ClusterIP, port.Number, corev3.TrafficDirection_OUTBOUND, false)
 	def := []weightedCluster{{name: OutboundClusterName(port.Number, "", svc.Hostname), weight: 100}}
-	vs := t.vsIndex.For(svc.Hostname)
+	vs := t.hostRule(svc.Hostname)
 	if vs != nil {
 		t.use("VirtualService", vs)
 	}

@@ -2,18 +2,17 @@ package translate
 
 import (
 	"crypto/sha256"
-	"maps"
-	"slices"
 	"sync"
 
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 	"github.com/mizzen-mesh/mizzen/internal/validate"
 )
 
-// Translating a proxy of every namespace is most of what RuleProblems costs, and the status
-// reconcilers ask for it at every snapshot — mostly snapshots that differ from the previous one in
-// endpoints and pod addresses alone, which those problems do not depend on. So the problems of
-// those translations are kept across snapshots, keyed by a digest of everything they can depend on
+// Translating proxies is most of what RuleProblems costs, and the status reconcilers ask for it at
+// every snapshot — mostly snapshots that differ from the previous one in endpoints and pod
+// addresses alone, which those problems do not depend on. A sidecar's are kept per namespace
+// (outboundreads.go); the gateway proxies' (and every sidecar's, when rules select proxies by
+// labels) are kept here across snapshots, keyed by a digest of everything they can depend on
 // (problemInputs). Keyed by content, the cache is never stale, and one cache serves every snapshot
 // source of the process.
 var translatedProblems = problemCache{max: 16}
@@ -75,18 +74,7 @@ func problemInputs(snap *mesh.Snapshot, proxies []mesh.Proxy) [sha256.Size]byte 
 		d.rule("Gateway", gw, gw.Spec)
 	}
 	for _, svc := range snap.Services {
-		d.strs("Service", svc.Namespace, svc.Name, svc.Hostname, svc.ClusterIP)
-		d.int(svc.Created)
-		for _, p := range svc.Ports {
-			d.strs("port", p.Name, string(p.Protocol))
-			d.int(int64(p.Number))
-		}
-		d.labels(svc.Selector)
-		d.strs("exportTo", svc.ExportTo...)
-		for _, port := range slices.Sorted(maps.Keys(svc.Endpoints)) {
-			d.int(int64(port))
-			d.endpointIdentities(svc.Endpoints[port])
-		}
+		d.service(svc)
 	}
 	for _, c := range snap.Credentials() {
 		d.strs("Credential", c.Namespace, c.Name)

@@ -41,16 +41,40 @@ func ProblemsOf(snap *mesh.Snapshot, kind, namespace, name string) []validate.Pr
 type problemsByRuleKey struct{}
 
 func ruleProblems(snap *mesh.Snapshot) []validate.Problem {
-	proxies := problemProxies(snap)
-	// A copy: the cached slice is shared with other snapshots.
-	ps := slices.Clone(translatedProblems.get(problemInputs(snap, proxies), func() []validate.Problem {
-		var ps []validate.Problem
-		for _, p := range proxies {
-			_, pps := Translate(snap, p)
-			ps = append(ps, pps...)
+	return ruleProblemsFrom(snap, &sidecarProblems, &translatedProblems)
+}
+
+// ruleProblemsFrom is ruleProblems with the caches it keeps translations' problems in.
+func ruleProblemsFrom(snap *mesh.Snapshot, sidecars *outboundProblemCache, translated *problemCache) []validate.Problem {
+	// A sidecar's problems are its outbound config's (those about its inbound listener are not
+	// about rules), kept per namespace: see outboundreads.go. Those of the VirtualService index are
+	// the whole view's, taken once per view. When rules select proxies by labels each sidecar
+	// translates apart, and those and the gateway proxies are kept under a digest of the mesh.
+	var ps []validate.Problem
+	var rest []mesh.Proxy
+	views := map[*mesh.VirtualServiceIndex]bool{}
+	byLabels := ruleDependencies(snap).labels
+	for _, p := range problemProxies(snap) {
+		if p.Kind != mesh.Sidecar || byLabels {
+			rest = append(rest, p)
+			continue
 		}
-		return ps
-	}))
+		ps = append(ps, sidecars.get(snap, p)...)
+		if ix := snap.SidecarVirtualServices(p.Namespace); !views[ix] {
+			views[ix] = true
+			ps = append(ps, ix.Problems...)
+		}
+	}
+	if len(rest) > 0 {
+		ps = append(ps, translated.get(problemInputs(snap, rest), func() []validate.Problem {
+			var ps []validate.Problem
+			for _, p := range rest {
+				_, pps := Translate(snap, p)
+				ps = append(ps, pps...)
+			}
+			return ps
+		})...)
+	}
 	for _, vs := range snap.VirtualServices {
 		if !mesh.AppliesToSidecars(vs.Spec.Gateways) {
 			continue

@@ -69,7 +69,7 @@ func (t *translator) virtualHost(svc *mesh.Service, port mesh.Port) *routev3.Vir
 		Name:    svc.Hostname + ":" + mesh.PortKey(port.Number),
 		Domains: t.domains(svc, port.Number),
 	}
-	if vs := t.vsIndex.For(svc.Hostname); vs != nil && len(vs.Spec.HTTP) > 0 {
+	if vs := t.hostRule(svc.Hostname); vs != nil && len(vs.Spec.HTTP) > 0 {
 		t.use("VirtualService", vs)
 		// A rule with no route for this port (all its matches name other ports, proxies or
 		// gateways) leaves the port to the default route, as in Istio.
@@ -136,7 +136,7 @@ func (t *translator) httpRoutes(vs *v1alpha1.VirtualService, ns string, rules []
 				continue
 			}
 			dns := cmp.Or(r.Delegate.Namespace, vs.Namespace)
-			child := t.snap.VirtualService(dns, r.Delegate.Name)
+			child := t.delegate(dns, r.Delegate.Name)
 			if child == nil || len(child.Spec.Hosts) > 0 || !mesh.Exported(child.Spec.ExportTo, child.Namespace, vs.Namespace) {
 				t.vsProblem(vs, rat+".delegate", ReasonDelegateNotFound, "delegate VirtualService %s/%s does not exist, has hosts, or is not exported to %s",
 					dns, r.Delegate.Name, vs.Namespace)
@@ -445,7 +445,7 @@ func headerOps(h *v1alpha1.HeaderOperations) ([]*corev3.HeaderValueOption, []str
 // problem, when the host, port or subset does not exist.
 func (t *translator) destination(vs *v1alpha1.VirtualService, ns string, d v1alpha1.Destination, at string, listenerPort int32) (string, *serviceClusters) {
 	host := t.snap.ResolveHost(d.Host, ns)
-	svc := t.snap.Service(host)
+	svc := t.service(host)
 	if svc == nil || !mesh.Exported(svc.ExportTo, svc.Namespace, t.proxy.Namespace) {
 		t.vsProblem(vs, at+".host", ReasonHostNotFound, "host %q is not a service visible from namespace %s; traffic to it fails", host, t.proxy.Namespace)
 		return BlackHoleCluster, nil

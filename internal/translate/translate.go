@@ -79,6 +79,8 @@ type translator struct {
 	used mesh.RuleVersions
 	// credentials the config reads (useCredential).
 	credentials map[envoy.Credential]bool
+	// reads, when set, records the questions asked of snap (a sidecar's outbound config).
+	reads *outboundReads
 }
 
 // Translate builds the Envoy config of proxy from snap, and the problems met on the way: rules or
@@ -167,6 +169,11 @@ type outboundSet struct {
 	clusters  []*clusterv3.Cluster
 	problems  []validate.Problem
 	rules     mesh.RuleVersions
+	// indexProblems: problems starts with the VirtualService index's (the conflicts of every
+	// rule the namespace sees).
+	indexProblems int
+	// reads are the questions the translation asked the snapshot (outboundreads.go).
+	reads *outboundReads
 }
 
 type outboundKey struct {
@@ -179,19 +186,25 @@ type outboundKey struct {
 // locality when a DestinationRule weighs localities, unless some rule selects proxies by labels:
 // so it is built once per namespace (and locality) and shared by the proxies there.
 func outbound(snap *mesh.Snapshot, proxy mesh.Proxy) *outboundSet {
-	deps := ruleDependencies(snap)
-	if deps.labels {
+	if ruleDependencies(snap).labels {
 		return buildOutbound(snap, proxy)
 	}
+	return snap.Memo(outboundKeyFor(snap, proxy), func() any { return buildOutbound(snap, proxy) }).(*outboundSet)
+}
+
+// outboundKeyFor names the outbound config proxy shares with the other sidecars of its namespace
+// (unless rules select proxies by labels).
+func outboundKeyFor(snap *mesh.Snapshot, proxy mesh.Proxy) outboundKey {
 	key := outboundKey{namespace: proxy.Namespace, egress: strings.Join(proxy.EgressHosts, ",")}
-	if deps.locality {
+	if ruleDependencies(snap).locality {
 		key.locality = proxy.Locality
 	}
-	return snap.Memo(key, func() any { return buildOutbound(snap, proxy) }).(*outboundSet)
+	return key
 }
 
 func buildOutbound(snap *mesh.Snapshot, proxy mesh.Proxy) *outboundSet {
 	t := newTranslator(snap, proxy)
+	t.reads = newOutboundReads()
 	t.vsIndex = snap.SidecarVirtualServices(proxy.Namespace)
 	t.problems = append(t.problems, t.vsIndex.Problems...)
 	t.addOutboundClusters()
@@ -209,8 +222,9 @@ func buildOutbound(snap *mesh.Snapshot, proxy mesh.Proxy) *outboundSet {
 		out.clusters = append(out.clusters, c)
 	}
 	slices.SortFunc(out.clusters, func(a, b *clusterv3.Cluster) int { return cmp.Compare(a.GetName(), b.GetName()) })
-	out.problems = t.problems
+	out.problems, out.indexProblems = t.problems, len(t.vsIndex.Problems)
 	out.rules = t.used
+	out.reads, t.reads.seen = t.reads, nil
 	return out
 }
 

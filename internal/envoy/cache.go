@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"unsafe"
 	"weak"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
@@ -78,8 +79,11 @@ type document struct {
 	sum  [sha256.Size]byte
 }
 
+// newDocument takes text over: the caller hands in a buffer it wrote and never touches again
+// (every caller renders or assembles one for this call), so the string shares its bytes instead
+// of copying a file of up to a megabyte — 1.25 GB of a 1,000 × 2,000 mesh's convergence.
 func newDocument(text []byte) *document {
-	return &document{text: string(text), sum: sha256.Sum256(text)}
+	return &document{text: unsafe.String(unsafe.SliceData(text), len(text)), sum: sha256.Sum256(text)}
 }
 
 type cacheKey struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,9 +56,9 @@ type snapshotSource struct {
 	vs      ruleGate[networkingv1alpha1.VirtualService, *networkingv1alpha1.VirtualService]
 	dr      ruleGate[networkingv1alpha1.DestinationRule, *networkingv1alpha1.DestinationRule]
 	gw      ruleGate[networkingv1alpha1.Gateway, *networkingv1alpha1.Gateway]
-	// firstHeld: per rule (mesh.ObjectKey), the version the newest snapshot holds and the
+	// firstHeld: per rule, the version the newest snapshot holds and the
 	// generation of the first snapshot that held it (rollout.Target.Since).
-	firstHeld map[string]heldVersion
+	firstHeld map[ruleKey]heldVersion
 
 	// onBuild are called, outside the lock, with each new snapshot.
 	onBuild []func(*mesh.Snapshot)
@@ -68,11 +69,16 @@ type snapshotSource struct {
 	seenCredentials map[types.NamespacedName]mesh.Credential
 }
 
+// ruleKey names a rule: its kind, namespace and name. A struct, not mesh.ObjectKey's string: the
+// snapshot source files every rule under it at every build.
+type ruleKey struct{ kind, namespace, name string }
+
 // heldVersion is a rule version and the first snapshot that held it.
 type heldVersion struct {
 	uid        types.UID
 	generation int64
 	snapshot   uint64
+	seen       uint64 // the generation of the last snapshot that held it
 }
 
 // defaultSnapshotInterval is the least time between two snapshot builds. While a mesh converges,
@@ -184,14 +190,19 @@ func sleep(ctx context.Context, d time.Duration) error {
 // noteHeld records, for each rule version snap holds, the first snapshot that held it. Callers
 // hold s.mu.
 func (s *snapshotSource) noteHeld(snap *mesh.Snapshot, gen uint64) {
-	next := make(map[string]heldVersion, len(s.firstHeld))
+	if s.firstHeld == nil {
+		s.firstHeld = map[ruleKey]heldVersion{}
+	}
+	// Updated in place (a build used to make a new map of every rule): the rules snap does not
+	// hold are those whose entry was not seen at gen.
 	note := func(kind string, obj client.Object) {
-		key := mesh.ObjectKey(kind, obj.GetNamespace(), obj.GetName())
+		key := ruleKey{kind, obj.GetNamespace(), obj.GetName()}
 		h, ok := s.firstHeld[key]
 		if !ok || h.uid != obj.GetUID() || h.generation != obj.GetGeneration() {
 			h = heldVersion{uid: obj.GetUID(), generation: obj.GetGeneration(), snapshot: gen}
 		}
-		next[key] = h
+		h.seen = gen
+		s.firstHeld[key] = h
 	}
 	for _, vs := range snap.VirtualServices {
 		note("VirtualService", vs)
@@ -202,7 +213,7 @@ func (s *snapshotSource) noteHeld(snap *mesh.Snapshot, gen uint64) {
 	for _, gw := range snap.Gateways {
 		note("Gateway", gw)
 	}
-	s.firstHeld = next
+	maps.DeleteFunc(s.firstHeld, func(_ ruleKey, h heldVersion) bool { return h.seen != gen })
 }
 
 // since returns the generation of the first snapshot that held obj (a rule of kind) at its
@@ -210,7 +221,7 @@ func (s *snapshotSource) noteHeld(snap *mesh.Snapshot, gen uint64) {
 func (s *snapshotSource) since(kind string, obj client.Object) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, ok := s.firstHeld[mesh.ObjectKey(kind, obj.GetNamespace(), obj.GetName())]
+	h, ok := s.firstHeld[ruleKey{kind, obj.GetNamespace(), obj.GetName()}]
 	if !ok || h.uid != obj.GetUID() || h.generation != obj.GetGeneration() {
 		return 0
 	}

@@ -84,30 +84,34 @@
 //	            CPU per proxy: 30.2 ms (apiserver 12.5, manager 9.0 — 10.4 before —, etcd 4.4);
 //	            bare CPU per write / that = 42%. With the clusters kept across snapshots: peak RSS
 //	            116 MiB, one VS 18.1 s, 39% of bare, 63% of bare+pod, manager 9.5 ms per proxy —
-//	            the same within run-to-run variation.
+//	            the same within run-to-run variation. Now (problems kept per namespace, fewer
+//	            copies): convergence 1 m 51 s, idle after 2 m 36 s (744 snapshot builds); peak RSS
+//	            107 MiB (70 anonymous); one VS 18.3 s; bare 134.3 writes/s, bare+pod 78.4, manager
+//	            54.5 = 41% of bare, 69% of bare+pod; manager 9.7 ms per proxy.
 //	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0; measured two sessions ago):
 //	            one VS Ready in 9.3 s; bare 145.8 writes/s, manager 107.8 writes/s = 74% of bare;
 //	            CPU per write: bare 12.2 ms, manager 16.6 ms per proxy (apiserver 6.2, manager 5.6,
 //	            etcd 3.4) = 73%; peak RSS 145 MiB. With GOGC=100 and gzip (MIZZEN_SCALE_GOGC=100):
 //	            one VS 11.5 s, manager 6.3 ms per proxy, peak RSS 194 MiB.
 //	1,000 × 2,000 in 20 namespaces, scoped (MIZZEN_SCALE_NAMESPACES=20 MIZZEN_SCALE_EGRESS=namespace
-//	            MIZZEN_SCALE_ALL=0): convergence 5 m 38 s, idle after 5 m 59 s (7,511 writes, 4,881
-//	            renders, 2,000 snapshot builds; 5 m 46 s – 7 m 01 s in earlier runs); main ConfigMap
-//	            80 KiB; one VS Ready in 2.2 s on its namespace's 100 proxies (1.7–2.9 s over eight
-//	            runs): 100 writes (7.8 MiB), 100 renders, 2 snapshot builds; manager CPU 16.9 ms per
-//	            proxy (13.6–18.7 over the runs; 54 ms before the rollout counts were grouped); bare
-//	            140.3 writes/s, bare+pod 68.8, manager 44.1 = 31% of bare, 64% of bare+pod; no-op (a
-//	            Service annotated per namespace): 2,000 renders, 0 writes; peak RSS 178 MiB (140
-//	            anonymous, 38 the binary's pages; 184–210 MiB over seven earlier runs, three with
-//	            pprof on, whose heaps peaked at 115–126 MB: the RSS at one heap peak varies by ±10
-//	            MiB; 209–212 MiB before the problem cache, the uncopied stores and the gRPC-free
-//	            binary, 304 MiB with GOGC=100). Allocations until idle (the sum of gctrace's heap
-//	            growth between collections): 23.7 GB in 1,432 collections; 25 GB before the pods'
-//	            ProxyIDAssigned events went, 30 GB in 1,804 before the clusters were kept across
-//	            snapshots. With MIZZEN_SCALE_GOMEMLIMIT=110MiB: peak RSS 145 MiB (107 anonymous), but
-//	            the collector runs every 100 ms once the live heap nears the limit: convergence
-//	            7 m 09 s, one VS Ready in 2.8 s, manager 27.7 ms per proxy; with 105MiB, 145 MiB and
-//	            41.8 ms per proxy (151 MiB and 34 ms per proxy at 110MiB before).
+//	            MIZZEN_SCALE_ALL=0): convergence 5 m 36 s, idle after 5 m 53 s (7,570 writes, 4,942
+//	            renders, 2,143 snapshot builds; 5 m 38 s – 7 m 17 s in this session's runs, with
+//	            the machine's other load); main ConfigMap 80 KiB; one VS Ready in 1.7 s on its
+//	            namespace's 100 proxies (1.7–2.9 s over eleven runs): 100 writes (7.8 MiB), 103
+//	            renders, 1 snapshot build; manager CPU 12.0 ms per proxy (16.9 at the start of this
+//	            session, 54 ms before the rollout counts were grouped); bare 169.3 writes/s,
+//	            bare+pod 99.1, manager 56.8 = 34% of bare, 57% of bare+pod; no-op (a Service
+//	            annotated per namespace): 2,000 renders, 0 writes; peak RSS 169 MiB (132 anonymous,
+//	            37 the binary's pages; 175–188 MiB in this session's earlier runs, 178–210 MiB
+//	            before it, ±10 MiB between runs at one heap peak; 209–212 MiB before the problem
+//	            cache, the uncopied stores and the gRPC-free binary, 304 MiB with GOGC=100); the
+//	            heap peaked at 112 MB, the live heap at 77 MB (gctrace). Allocations until idle
+//	            (the sum of gctrace's heap growth between collections): 15.9 GB in 974
+//	            collections — 23.7 GB in 1,432 at the start of this session, 30 GB in 1,804 before
+//	            the clusters were kept across snapshots. With MIZZEN_SCALE_GOMEMLIMIT=110MiB (an
+//	            earlier session): peak RSS 145 MiB (107 anonymous), but the collector runs every
+//	            100 ms once the live heap nears the limit: convergence 7 m 09 s, one VS Ready in
+//	            2.8 s, manager 27.7 ms per proxy; with 105MiB, 145 MiB and 41.8 ms per proxy.
 //
 // Earlier: one ConfigMap per proxy, endpoints and routes together, each render re-marshalling
 // every shared resource — 100 × 1,000 one VS Ready in 5 m 25 s with 871 MiB written (972 KiB
@@ -149,19 +153,22 @@
 // allocations: each miss rebuilt the clusters no render had kept). The collector took 16–24% of
 // the manager's CPU during convergence (gctrace).
 // Allocations during a convergence: 54 GB before the problem cache and the uncopied stores,
-// 39.5 GB after them (alloc_space of manager-heap-end.pprof), 23.7 GB now (gctrace, above). Of the
-// 34 GB a whole run allocates (manager-heap-end.pprof, alloc_space): the status reconcilers'
-// problem translations 7.5 GB — a snapshot whose rules, services or endpoint identities changed
-// translates a proxy of every namespace, while the proxies' own translations are ≈2 GB —, the
-// snapshot builds 3.9 GB, rendering 8.2 GB, the ConfigMap writes' encoding 2.5 GB, the route
-// index 2.2 GB. A per-namespace problem digest would cut the first; it needs the set of rules
-// and services each namespace's translation reads, which exportTo "*" (the default) and the host
-// conflicts between rules of different namespaces make the whole mesh, so it was not attempted.
+// 39.5 GB after them (alloc_space of manager-heap-end.pprof), 23.7 GB until idle before this
+// session (gctrace), 15.9 GB now. Of the 34 GB a whole run allocated before this session
+// (manager-heap-end.pprof, alloc_space): the status reconcilers' problem translations 7.5 GB — a snapshot whose rules, services or endpoint identities changed
+// translated a sidecar of every namespace; now a namespace's problems are found again only when
+// its translation's questions get other answers (internal/translate/outboundreads.go): 2.5 GB
+// of 26.7 —, the route index's rebuilds 2.2 GB (0.1: it files what changed), the cluster
+// cache's digests 1.8 GB (0.1: fields written one by one), the ConfigMap writes' encoding
+// 2.5 GB and the files' string copies 1.25 GB (halved and gone since), the snapshot builds
+// 3.9 GB (a quarter less since their maps are sized up front). What remains is mostly rendering
+// the resources that changed (protojson, the strict decoding and the deep validation every
+// fragment passes: 5.8 GB) and building a snapshot per change.
 //
 // Targets of the issue: zero writes on a no-op resync — met at every size. ≥ 70% of the bare
 // write rate at 1,000 pods — met with --stamp-pods=false (74%, 70%, 71% in three runs), not with
 // the pod stamp, the default (39–47% of bare; 57–78% of bare+pod, the bound a stamping manager
-// has). RSS < 150 MiB — met at 100 services × 1,000 pods (116 MiB), not at 1,000 services /
-// 2,000 pods as shipped (178–193 MiB; 145 MiB with GOMEMLIMIT=110MiB, at 1.8 times the manager's
+// has). RSS < 150 MiB — met at 100 services × 1,000 pods (107 MiB), not at 1,000 services /
+// 2,000 pods as shipped (169–188 MiB; 145 MiB with GOMEMLIMIT=110MiB, at 1.8 times the manager's
 // CPU per proxy — a fixed limit that low would starve a larger mesh, so it is not the default).
 package scale

@@ -99,16 +99,17 @@ type serviceQuery string
 
 // replay asks snap the recorded questions for proxy and digests the answers, with everything
 // else an outbound translation reads: the settings, what the rules depend on (ruleDependencies)
-// and the proxy's namespace, egress scope and locality. Equal digests: equal translations, and so
-// equal problems. Services are digested as problemInputs digests them: endpoints by identity, not
-// address (see there).
+// and what of the proxy it depends on (outboundKeyFor: its namespace, egress scope and, when a
+// rule weighs localities, locality). Equal digests: equal translations, and so equal problems.
+// Services are digested as problemInputs digests them: endpoints by identity, not address (see
+// there).
 func (r *outboundReads) replay(snap *mesh.Snapshot, proxy mesh.Proxy) [sha256.Size]byte {
 	d := newDigest()
 	d.str(settingsDigest(snap))
 	deps := ruleDependencies(snap)
 	d.bools(deps.labels, deps.locality)
-	d.strs("proxy", proxy.Namespace, proxy.Locality.Region, proxy.Locality.Zone, proxy.Locality.SubZone)
-	d.strs("egress", proxy.EgressHosts...)
+	key := outboundKeyFor(snap, proxy)
+	d.strs("proxy", key.namespace, key.egress, key.locality.Region, key.locality.Zone, key.locality.SubZone)
 	for _, q := range r.scopes {
 		d.strs("scope", q.namespace, q.egress)
 		var egress []string

@@ -124,11 +124,12 @@
 // much as a ConfigMap write of 150 KiB (apiserver patch path, and every pod watcher: scheduler,
 // controller-manager, kwok, manager), so with --stamp-pods (the default) the manager cannot
 // reach more than bare / (bare + pod patch) of the bare ConfigMap rate whatever its own cost.
-// The manager's own share of a one-VS rollout at 1,000 × 2,000 (MIZZEN_SCALE_CPU_PROFILE=5: 1.6 s
-// of CPU in 5 s): the collector 22%, the proxy reconciler 28% (rendering 20%, translating the 100
-// proxies 1%), the status reconcilers 19% (re-checking all 2,000 rules at each snapshot; the rule
-// problems' translation of a proxy per namespace is 6%), the rest the informers' decoding and the
-// HTTP/2 client.
+// The manager's own share of a one-VS rollout at 1,000 × 2,000 (an earlier session, before the
+// problems were kept per namespace; MIZZEN_SCALE_CPU_PROFILE=5: 1.6 s of CPU in 5 s): the
+// collector 22%, the proxy reconciler 28% (rendering 20%, translating the 100 proxies 1%), the
+// status reconcilers 19% (re-checking all 2,000 rules at each snapshot; the rule problems'
+// translation of a proxy per namespace 6%), the rest the informers' decoding and the HTTP/2
+// client.
 // Where the memory goes at 1,000 × 2,000 (heap profiles, MIZZEN_SCALE_PROFILES=1, and
 // GODEBUG=gctrace=1, which the manager inherits): ≈38 MiB are the binary's pages (62 MB binary;
 // 50 MiB when go-control-plane's discovery package linked all of gRPC into an 82 MB one). The

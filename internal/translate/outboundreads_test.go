@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
@@ -80,9 +81,93 @@ func mutate(rng *rand.Rand, in *mesh.Input, donor mesh.Input) string {
 	unlabel(donor)
 	namespaces := []string{"default", "other"}
 	switch rng.IntN(14) {
-	case 13: // the mesh's mTLS mode
-		in.Settings.MTLS = []mesh.MTLSMode{mesh.MTLSPermissive, mesh.MTLSStrict, mesh.MTLSDisable}[rng.IntN(3)]
-		return "mTLS " + string(in.Settings.MTLS)
+	case 0: // a VirtualService replaced or added
+		if len(donor.VirtualServices) == 0 {
+			return "nothing"
+		}
+		vs := donor.VirtualServices[0].DeepCopy()
+		vs.Name = fmt.Sprintf("vs%d", rng.IntN(4))
+		var did string
+		in.VirtualServices, did = upsert(in.VirtualServices, vs)
+		return "VirtualService " + vs.Name + " " + did
+	case 1: // a rule removed
+		if len(in.VirtualServices) > 0 && rng.IntN(2) == 0 {
+			i := rng.IntN(len(in.VirtualServices))
+			in.VirtualServices = slices.Delete(slices.Clone(in.VirtualServices), i, i+1)
+			return "VirtualService removed"
+		}
+		if len(in.DestinationRules) > 0 {
+			i := rng.IntN(len(in.DestinationRules))
+			in.DestinationRules = slices.Delete(slices.Clone(in.DestinationRules), i, i+1)
+			return "DestinationRule removed"
+		}
+		return "nothing"
+	case 2: // a DestinationRule replaced or added, in either namespace
+		if len(donor.DestinationRules) == 0 {
+			return "nothing"
+		}
+		dr := donor.DestinationRules[0].DeepCopy()
+		dr.Name, dr.Namespace = fmt.Sprintf("dr%d", rng.IntN(3)), namespaces[rng.IntN(2)]
+		var did string
+		in.DestinationRules, did = upsert(in.DestinationRules, dr)
+		return "DestinationRule " + dr.Name + " " + did
+	case 3: // a rule exported elsewhere
+		exportTo := [][]string{nil, {"."}, {"other"}, {"default"}, {"~"}}[rng.IntN(5)]
+		if len(in.VirtualServices) > 0 && rng.IntN(2) == 0 {
+			i := rng.IntN(len(in.VirtualServices))
+			vs := in.VirtualServices[i].DeepCopy()
+			vs.Spec.ExportTo = exportTo
+			in.VirtualServices = slices.Clone(in.VirtualServices)
+			in.VirtualServices[i] = vs
+			return fmt.Sprintf("VirtualService %s exported to %v", vs.Name, exportTo)
+		}
+		if len(in.DestinationRules) > 0 {
+			i := rng.IntN(len(in.DestinationRules))
+			dr := in.DestinationRules[i].DeepCopy()
+			dr.Spec.ExportTo = exportTo
+			in.DestinationRules = slices.Clone(in.DestinationRules)
+			in.DestinationRules[i] = dr
+			return fmt.Sprintf("DestinationRule %s exported to %v", dr.Name, exportTo)
+		}
+		return "nothing"
+	case 4: // a service's ports or exportTo changed, or a service added from the donor
+		if len(donor.Services) == 0 {
+			return "nothing"
+		}
+		svc := donor.Services[rng.IntN(len(donor.Services))].DeepCopy()
+		if rng.IntN(3) == 0 {
+			svc.Annotations = map[string]string{mesh.ExportToAnnotation: []string{".", "default", "other"}[rng.IntN(3)]}
+		}
+		var did string
+		in.Services, did = upsert(in.Services, svc)
+		return "Service " + svc.Name + " " + did
+	case 5, 6: // a pod meshed or not, scoped or not, with another service account
+		if len(in.Pods) == 0 {
+			return "nothing"
+		}
+		i := rng.IntN(len(in.Pods))
+		pod := in.Pods[i].DeepCopy()
+		if pod.Annotations == nil {
+			pod.Annotations = map[string]string{}
+		}
+		what := ""
+		switch rng.IntN(3) {
+		case 0:
+			if pod.Annotations[mesh.ProxyIDAnnotation] == "" {
+				pod.Annotations[mesh.ProxyIDAnnotation], what = fmt.Sprintf("p-%s", pod.Name), "meshed"
+			} else {
+				delete(pod.Annotations, mesh.ProxyIDAnnotation)
+				what = "not meshed"
+			}
+		case 1:
+			pod.Annotations[mesh.EgressHostsAnnotation] = []string{"", "./*", "default/*", "./*,other/s1.other.svc.cluster.local"}[rng.IntN(4)]
+			what = "egress " + pod.Annotations[mesh.EgressHostsAnnotation]
+		default:
+			pod.Spec.ServiceAccountName, what = pod.Spec.ServiceAccountName+"x", "new service account"
+		}
+		in.Pods = slices.Clone(in.Pods)
+		in.Pods[i] = pod
+		return "pod " + pod.Name + " " + what
 	case 9: // a DestinationRule's subsets alone
 		if len(in.DestinationRules) == 0 {
 			return "nothing"
@@ -125,12 +210,7 @@ func mutate(rng *rand.Rand, in *mesh.Input, donor mesh.Input) string {
 		if rng.IntN(4) == 0 {
 			dlg.Spec.ExportTo = []string{"other"}
 		}
-		in.VirtualServices = slices.Clone(in.VirtualServices)
-		if i := slices.IndexFunc(in.VirtualServices, func(o *v1alpha1.VirtualService) bool { return o.Namespace == dlg.Namespace && o.Name == dlg.Name }); i >= 0 {
-			in.VirtualServices[i] = dlg
-		} else {
-			in.VirtualServices = append(in.VirtualServices, dlg)
-		}
+		in.VirtualServices, _ = upsert(in.VirtualServices, dlg)
 		for i, vs := range in.VirtualServices {
 			if len(vs.Spec.Hosts) > 0 && len(vs.Spec.HTTP) > 0 && rng.IntN(2) == 0 {
 				root := vs.DeepCopy()
@@ -155,104 +235,10 @@ func mutate(rng *rand.Rand, in *mesh.Input, donor mesh.Input) string {
 			}
 		}
 		return "namespace " + ns + " egress " + egress
-	case 0: // a VirtualService replaced or added
-		if len(donor.VirtualServices) == 0 {
-			return "nothing"
-		}
-		vs := donor.VirtualServices[0].DeepCopy()
-		vs.Name = fmt.Sprintf("vs%d", rng.IntN(4))
-		if i := slices.IndexFunc(in.VirtualServices, func(o *v1alpha1.VirtualService) bool { return o.Namespace == vs.Namespace && o.Name == vs.Name }); i >= 0 {
-			in.VirtualServices[i] = vs
-			return "VirtualService " + vs.Name + " replaced"
-		}
-		in.VirtualServices = append(in.VirtualServices, vs)
-		return "VirtualService " + vs.Name + " added"
-	case 1: // a rule removed
-		if len(in.VirtualServices) > 0 && rng.IntN(2) == 0 {
-			i := rng.IntN(len(in.VirtualServices))
-			in.VirtualServices = slices.Delete(slices.Clone(in.VirtualServices), i, i+1)
-			return "VirtualService removed"
-		}
-		if len(in.DestinationRules) > 0 {
-			i := rng.IntN(len(in.DestinationRules))
-			in.DestinationRules = slices.Delete(slices.Clone(in.DestinationRules), i, i+1)
-			return "DestinationRule removed"
-		}
-		return "nothing"
-	case 2: // a DestinationRule replaced or added, in either namespace
-		if len(donor.DestinationRules) == 0 {
-			return "nothing"
-		}
-		dr := donor.DestinationRules[0].DeepCopy()
-		dr.Name, dr.Namespace = fmt.Sprintf("dr%d", rng.IntN(3)), namespaces[rng.IntN(2)]
-		if i := slices.IndexFunc(in.DestinationRules, func(o *v1alpha1.DestinationRule) bool { return o.Namespace == dr.Namespace && o.Name == dr.Name }); i >= 0 {
-			in.DestinationRules[i] = dr
-			return "DestinationRule " + dr.Name + " replaced"
-		}
-		in.DestinationRules = append(in.DestinationRules, dr)
-		return "DestinationRule " + dr.Name + " added"
-	case 3: // a rule exported elsewhere
-		exportTo := [][]string{nil, {"."}, {"other"}, {"default"}, {"~"}}[rng.IntN(5)]
-		if len(in.VirtualServices) > 0 && rng.IntN(2) == 0 {
-			i := rng.IntN(len(in.VirtualServices))
-			vs := in.VirtualServices[i].DeepCopy()
-			vs.Spec.ExportTo = exportTo
-			in.VirtualServices = slices.Clone(in.VirtualServices)
-			in.VirtualServices[i] = vs
-			return fmt.Sprintf("VirtualService %s exported to %v", vs.Name, exportTo)
-		}
-		if len(in.DestinationRules) > 0 {
-			i := rng.IntN(len(in.DestinationRules))
-			dr := in.DestinationRules[i].DeepCopy()
-			dr.Spec.ExportTo = exportTo
-			in.DestinationRules = slices.Clone(in.DestinationRules)
-			in.DestinationRules[i] = dr
-			return fmt.Sprintf("DestinationRule %s exported to %v", dr.Name, exportTo)
-		}
-		return "nothing"
-	case 4: // a service's ports or exportTo changed, or a service added from the donor
-		if len(donor.Services) == 0 {
-			return "nothing"
-		}
-		svc := donor.Services[rng.IntN(len(donor.Services))].DeepCopy()
-		if rng.IntN(3) == 0 {
-			svc.Annotations = map[string]string{mesh.ExportToAnnotation: []string{".", "default", "other"}[rng.IntN(3)]}
-		}
-		in.Services = slices.Clone(in.Services)
-		if i := slices.IndexFunc(in.Services, func(o *corev1.Service) bool { return o.Namespace == svc.Namespace && o.Name == svc.Name }); i >= 0 {
-			in.Services[i] = svc
-			return "Service " + svc.Name + " replaced"
-		}
-		in.Services = append(in.Services, svc)
-		return "Service " + svc.Name + " added"
-	case 5, 6: // a pod meshed or not, scoped or not, with another service account
-		if len(in.Pods) == 0 {
-			return "nothing"
-		}
-		i := rng.IntN(len(in.Pods))
-		pod := in.Pods[i].DeepCopy()
-		if pod.Annotations == nil {
-			pod.Annotations = map[string]string{}
-		}
-		what := ""
-		switch rng.IntN(3) {
-		case 0:
-			if pod.Annotations[mesh.ProxyIDAnnotation] == "" {
-				pod.Annotations[mesh.ProxyIDAnnotation], what = fmt.Sprintf("p-%s", pod.Name), "meshed"
-			} else {
-				delete(pod.Annotations, mesh.ProxyIDAnnotation)
-				what = "not meshed"
-			}
-		case 1:
-			pod.Annotations[mesh.EgressHostsAnnotation] = []string{"", "./*", "default/*", "./*,other/s1.other.svc.cluster.local"}[rng.IntN(4)]
-			what = "egress " + pod.Annotations[mesh.EgressHostsAnnotation]
-		default:
-			pod.Spec.ServiceAccountName, what = pod.Spec.ServiceAccountName+"x", "new service account"
-		}
-		in.Pods = slices.Clone(in.Pods)
-		in.Pods[i] = pod
-		return "pod " + pod.Name + " " + what
-	default: // endpoints moved: a pod's address (problems do not depend on it: cache hits)
+	case 13: // the mesh's mTLS mode
+		in.Settings.MTLS = []mesh.MTLSMode{mesh.MTLSPermissive, mesh.MTLSStrict, mesh.MTLSDisable}[rng.IntN(3)]
+		return "mTLS " + string(in.Settings.MTLS)
+	default: // 7 and 8: endpoints moved, a pod's address (problems do not depend on it: cache hits)
 		if len(in.Pods) == 0 {
 			return "nothing"
 		}
@@ -263,6 +249,17 @@ func mutate(rng *rand.Rand, in *mesh.Input, donor mesh.Input) string {
 		in.Pods[i] = pod
 		return "pod " + pod.Name + " moved"
 	}
+}
+
+// upsert returns a copy of objs with obj in place of the object of its namespace and name, or
+// added, and which of the two it did.
+func upsert[T metav1.Object](objs []T, obj T) ([]T, string) {
+	objs = slices.Clone(objs)
+	if i := slices.IndexFunc(objs, func(o T) bool { return o.GetNamespace() == obj.GetNamespace() && o.GetName() == obj.GetName() }); i >= 0 {
+		objs[i] = obj
+		return objs, "replaced"
+	}
+	return append(objs, obj), "added"
 }
 
 func problemLines(ps []validate.Problem) string {

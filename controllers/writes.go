@@ -51,22 +51,21 @@ func protobufEncoder(codecs serializer.CodecFactory) (runtime.Encoder, error) {
 }
 
 func (w *echolessWriter) createConfigMap(ctx context.Context, cm *corev1.ConfigMap) error {
-	body, err := configMapBody(w.protobuf, cm)
-	if err != nil {
-		return err
-	}
-	return send(ctx, w.core.Post().Namespace(cm.Namespace).Resource("configmaps").
-		SetHeader("Content-Type", runtime.ContentTypeProtobuf).Body(body))
+	return w.sendConfigMap(ctx, w.core.Post().Namespace(cm.Namespace).Resource("configmaps"), cm)
 }
 
 // updateConfigMap replaces cm; its resourceVersion, when set, guards the write.
 func (w *echolessWriter) updateConfigMap(ctx context.Context, cm *corev1.ConfigMap) error {
+	return w.sendConfigMap(ctx, w.core.Put().Namespace(cm.Namespace).Resource("configmaps").Name(cm.Name), cm)
+}
+
+// sendConfigMap makes req with cm as its protobuf body.
+func (w *echolessWriter) sendConfigMap(ctx context.Context, req *rest.Request, cm *corev1.ConfigMap) error {
 	body, err := configMapBody(w.protobuf, cm)
 	if err != nil {
 		return err
 	}
-	return send(ctx, w.core.Put().Namespace(cm.Namespace).Resource("configmaps").Name(cm.Name).
-		SetHeader("Content-Type", runtime.ContentTypeProtobuf).Body(body))
+	return send(ctx, req.SetHeader("Content-Type", runtime.ContentTypeProtobuf).Body(body))
 }
 
 // configMapBody encodes cm for a request body in one buffer of its size. The REST client's

@@ -106,8 +106,7 @@ func clusterInputs(snap *mesh.Snapshot, svc *mesh.Service, port mesh.Port, key c
 	d := newDigest()
 	d.str(settingsDigest(snap))
 	d.strs("service", svc.Namespace, svc.Name, svc.Hostname)
-	d.strs("port", port.Name, string(port.Protocol))
-	d.int(int64(port.Number))
+	d.port(port)
 	eps := svc.Endpoints[port.Number]
 	d.int(int64(len(eps)))
 	for i := range eps {

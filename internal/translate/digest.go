@@ -93,8 +93,7 @@ func (d *digest) service(svc *mesh.Service) {
 	d.strs("Service", svc.Namespace, svc.Name, svc.Hostname, svc.ClusterIP)
 	d.int(svc.Created)
 	for _, p := range svc.Ports {
-		d.strs("port", p.Name, string(p.Protocol))
-		d.int(int64(p.Number))
+		d.port(p)
 	}
 	d.labels(svc.Selector)
 	d.strs("exportTo", svc.ExportTo...)
@@ -102,6 +101,12 @@ func (d *digest) service(svc *mesh.Service) {
 		d.int(int64(port))
 		d.endpointIdentities(svc.Endpoints[port])
 	}
+}
+
+// port writes every field of a service port.
+func (d *digest) port(p mesh.Port) {
+	d.strs("port", p.Name, string(p.Protocol))
+	d.int(int64(p.Number))
 }
 
 // endpointIdentities writes the distinct (meshed, service account) pairs of eps.

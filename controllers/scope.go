@@ -183,23 +183,22 @@ func (ix *routeIndex) refile(settings mesh.Settings, listed, held []*networkingv
 		ix.byHost, ix.delegated = map[string]hostRoutes{}, map[string]int{}
 		ix.rules, ix.want = map[ruleVersion]ruleRoutes{}, map[ruleVersion]*networkingv1alpha1.VirtualService{}
 	}
+	both := [][]*networkingv1alpha1.VirtualService{listed, held}
 	var h maphash.Hash
 	h.SetSeed(ix.seed)
-	for _, vs := range listed {
-		h.WriteString(string(vs.UID))
-		maphash.WriteComparable(&h, vs.Generation)
-	}
-	h.WriteByte(0)
-	for _, vs := range held {
-		h.WriteString(string(vs.UID))
-		maphash.WriteComparable(&h, vs.Generation)
+	for _, vss := range both {
+		for _, vs := range vss {
+			h.WriteString(string(vs.UID))
+			maphash.WriteComparable(&h, vs.Generation)
+		}
+		h.WriteByte(0)
 	}
 	from := h.Sum64()
 	if ix.built && from == ix.from {
 		return
 	}
 	// A version both listed and held (the usual case) is filed once.
-	for _, vss := range [][]*networkingv1alpha1.VirtualService{listed, held} {
+	for _, vss := range both {
 		for _, vs := range vss {
 			ix.want[ruleVersion{vs.UID, vs.Generation}] = vs
 		}

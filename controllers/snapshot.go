@@ -95,14 +95,17 @@ func newSnapshotSource(r client.Reader, settings mesh.Settings) *snapshotSource 
 	s.vs.validate = validate.VirtualService
 	s.dr.validate = validate.DestinationRule
 	s.gw.validate = validate.Gateway
+	s.vs.clearStatus = func(vs *networkingv1alpha1.VirtualService) { vs.Status = networkingv1alpha1.VirtualServiceStatus{} }
+	s.dr.clearStatus = func(dr *networkingv1alpha1.DestinationRule) { dr.Status = networkingv1alpha1.DestinationRuleStatus{} }
+	s.gw.clearStatus = func(gw *networkingv1alpha1.Gateway) { gw.Status = networkingv1alpha1.GatewayStatus{} }
 	s.vs.rolledOut = func(vs *networkingv1alpha1.VirtualService) *networkingv1alpha1.VirtualService {
-		return rolledOutVersion(vs, vs.Status.RolledOut, func(v *networkingv1alpha1.VirtualService) *networkingv1alpha1.VirtualServiceSpec { return &v.Spec })
+		return rolledOutVersion(s.vs.withoutStatus(vs), vs.Status.RolledOut, func(v *networkingv1alpha1.VirtualService) *networkingv1alpha1.VirtualServiceSpec { return &v.Spec })
 	}
 	s.dr.rolledOut = func(dr *networkingv1alpha1.DestinationRule) *networkingv1alpha1.DestinationRule {
-		return rolledOutVersion(dr, dr.Status.RolledOut, func(d *networkingv1alpha1.DestinationRule) *networkingv1alpha1.DestinationRuleSpec { return &d.Spec })
+		return rolledOutVersion(s.dr.withoutStatus(dr), dr.Status.RolledOut, func(d *networkingv1alpha1.DestinationRule) *networkingv1alpha1.DestinationRuleSpec { return &d.Spec })
 	}
 	s.gw.rolledOut = func(gw *networkingv1alpha1.Gateway) *networkingv1alpha1.Gateway {
-		return rolledOutVersion(gw, gw.Status.RolledOut, func(g *networkingv1alpha1.Gateway) *networkingv1alpha1.GatewaySpec { return &g.Spec })
+		return rolledOutVersion(s.gw.withoutStatus(gw), gw.Status.RolledOut, func(g *networkingv1alpha1.Gateway) *networkingv1alpha1.GatewaySpec { return &g.Spec })
 	}
 	return s
 }
@@ -327,15 +330,14 @@ func (m *meshStores) useInformers(mgr ctrl.Manager) {
 	m.gateways.useInformer(mgr, &networkingv1alpha1.Gateway{})
 }
 
-// rolledOutVersion rebuilds the version of obj that status.rolledOut keeps: a copy of obj with
-// that generation and spec (spec returns the copy's spec field). nil when there is none or it does
-// not decode.
-func rolledOutVersion[P client.Object, S any](obj P, rolled *networkingv1alpha1.RolledOutSpec, spec func(P) *S) P {
+// rolledOutVersion turns cp, a copy of a rule made for it, into the version status.rolledOut
+// keeps: that generation and spec (spec returns cp's spec field). nil when there is none or it
+// does not decode.
+func rolledOutVersion[P client.Object, S any](cp P, rolled *networkingv1alpha1.RolledOutSpec, spec func(P) *S) P {
 	var none P
 	if rolled == nil || len(rolled.Spec.Raw) == 0 {
 		return none
 	}
-	cp := obj.DeepCopyObject().(P)
 	cp.SetGeneration(rolled.Generation)
 	into := spec(cp)
 	*into = *new(S)
@@ -356,16 +358,33 @@ type ruleGate[V any, P interface {
 	// rolledOut returns the version status.rolledOut keeps (a generation that reached every proxy),
 	// or nil: what a restarted manager falls back to when it has seen no valid version itself.
 	rolledOut func(P) P
-	seen      map[types.UID]*gateEntry[P]
+	// clearStatus empties a copy's status (withoutStatus).
+	clearStatus func(P)
+	seen        map[types.UID]*gateEntry[P]
 }
 
-// gateEntry holds versions as the cache handed them over (informers replace objects, never change
-// them), so the snapshot shares the cache's objects rather than copying them.
+// withoutStatus is a copy of obj without its status, sharing everything else with obj (which
+// nobody changes). Snapshots hold these: translation reads no status, and a snapshot outlives the
+// informers' versions of its rules — each status write replaces a rule's object, so at 1,000
+// services the newest snapshot held a second, older status (conditions, canary weights, the
+// rolled-out spec) of nearly every rule.
+func (g *ruleGate[V, P]) withoutStatus(obj P) P {
+	cp := P(new(V))
+	*(*V)(cp) = *(*V)(obj)
+	g.clearStatus(cp)
+	return cp
+}
+
+// gateEntry holds versions without their status (ruleGate.withoutStatus), each made once per
+// object the cache hands over (informers replace objects, never change them).
 type gateEntry[P any] struct {
 	generation int64 // of the listed version
 	valid      bool  // verdict on the listed version
 	good       P     // the newest valid version, nil when none was
-	older      P     // the valid version good replaced, for when good is refused later
+	// goodOf is the resourceVersion of the listed object good was copied from, "" when good is
+	// another version: a build reuses good while the cache holds that object.
+	goodOf string
+	older  P // the valid version good replaced, for when good is refused later
 	// refused: why translation refused the listed version (valid is then false).
 	refused []validate.Problem
 }
@@ -387,7 +406,9 @@ func (g *ruleGate[V, P]) filter(items []P) []P {
 			if e.good != nil && e.good.GetGeneration() != e.generation {
 				e.older = e.good
 			}
-			e.good = obj
+			if rv := obj.GetResourceVersion(); e.good == nil || rv == "" || e.goodOf != rv {
+				e.good, e.goodOf = g.withoutStatus(obj), rv
+			}
 		} else if e.good == nil {
 			e.good = g.fromStatus(obj)
 		}
@@ -413,7 +434,7 @@ func (g *ruleGate[V, P]) refuse(obj P, problems []validate.Problem) (stale, mark
 	if e.generation == obj.GetGeneration() && e.valid {
 		e.valid, e.refused = false, problems
 		if e.good != nil && e.good.GetGeneration() == e.generation {
-			e.good, e.older = e.older, nil
+			e.good, e.goodOf, e.older = e.older, "", nil
 			if e.good == nil {
 				e.good = g.fromStatus(obj)
 			}

@@ -179,10 +179,11 @@ func (c *Cache) render(node Node, listeners []*listenerv3.Listener, clusters []*
 
 // fragment renders r or finds it rendered. A listener is kept by content
 // (entries) only once a second proxy shares its value, until then it is
-// found by identity alone: each proxy has its own inbound listener (its IP),
-// and at 2,000 proxies those had filled the bound and pushed the shared
-// resources out. Other resources are kept at once: proxies of one service
-// build equal inbound clusters as values of their own.
+// found by identity alone: listeners of one proxy alone (a gateway's, an
+// inbound listener when each proxy had its own) had filled the bound at
+// 2,000 proxies and pushed the shared resources out. Other resources are
+// kept at once: proxies of one service build equal inbound clusters as
+// values of their own.
 func (c *Cache) fragment(file string, r named) (*fragment, error) {
 	if fr := c.seenBefore(r); fr != nil {
 		return fr, nil

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -241,17 +242,10 @@ var virtualOutboundListener = sync.OnceValue(func() *listenerv3.Listener {
 // inboundListener receives all inbound traffic (port 15006): a filter chain per workload port,
 // mesh mTLS terminated (PERMISSIVE also accepts plaintext, STRICT only mTLS), forwarded to the
 // workload on 127.0.0.1:<targetPort>. Other ports pass through to their original destination.
-func (t *translator) inboundListener() *listenerv3.Listener {
-	mode := t.snap.Settings.MTLS
-	l := listener(VirtualInboundListener, "0.0.0.0", InboundPort, corev3.TrafficDirection_INBOUND, true)
-	l.ListenerFilters = []*listenerv3.ListenerFilter{originalDst}
-	if mode != mesh.MTLSDisable {
-		l.ListenerFilters = append(l.ListenerFilters, tlsInspector)
-	}
-	mtlsSocket := func() *corev3.TransportSocket {
-		return &corev3.TransportSocket{Name: tlsSocketName, ConfigType: &corev3.TransportSocket_TypedConfig{
-			TypedConfig: mustPack(meshServerTLS(t.snap.Settings.TrustDomain))}}
-	}
+// It adds the proxy's inbound clusters (their locality is the proxy's) and returns the listener
+// its workload ports give, or the error ValidateAll found in it.
+func (t *translator) inboundListener() (*listenerv3.Listener, error) {
+	var ports []inboundPort
 	seen := map[int32]bool{}
 	for _, wp := range t.snap.WorkloadPorts(t.proxy.IP) {
 		tp := wp.TargetPort
@@ -259,12 +253,59 @@ func (t *translator) inboundListener() *listenerv3.Listener {
 			continue
 		}
 		seen[tp] = true
-		cluster := InboundClusterName(tp)
+		ports = append(ports, inboundPort{tp, wp.Port.Protocol})
 		t.addCluster(inboundCluster(tp, wp.Port.Protocol, t.proxy.Locality))
+	}
+	// The listener depends on the ports and the snapshot's settings only: every proxy of a
+	// workload (and of any workload with the same ports) shares one, so it is validated and
+	// rendered once per snapshot instead of once per proxy.
+	v := t.snap.Memo(inboundKeyOf(ports), func() any {
+		l := buildInboundListener(t.snap.Settings, ports)
+		return inboundListenerErr{l, l.ValidateAll()}
+	}).(inboundListenerErr)
+	return v.listener, v.err
+}
+
+// inboundPort is a workload port the inbound listener has a filter chain for.
+type inboundPort struct {
+	target   int32
+	protocol mesh.Protocol
+}
+
+// inboundKey memoizes the inbound listener of a list of ports (in WorkloadPorts order).
+type inboundKey string
+
+func inboundKeyOf(ports []inboundPort) inboundKey {
+	var b strings.Builder
+	for _, p := range ports {
+		fmt.Fprintf(&b, "%d/%s,", p.target, p.protocol)
+	}
+	return inboundKey(b.String())
+}
+
+type inboundListenerErr struct {
+	listener *listenerv3.Listener
+	err      error
+}
+
+func buildInboundListener(settings mesh.Settings, ports []inboundPort) *listenerv3.Listener {
+	mode := settings.MTLS
+	l := listener(VirtualInboundListener, "0.0.0.0", InboundPort, corev3.TrafficDirection_INBOUND, true)
+	l.ListenerFilters = []*listenerv3.ListenerFilter{originalDst}
+	if mode != mesh.MTLSDisable {
+		l.ListenerFilters = append(l.ListenerFilters, tlsInspector)
+	}
+	mtlsSocket := func() *corev3.TransportSocket {
+		return &corev3.TransportSocket{Name: tlsSocketName, ConfigType: &corev3.TransportSocket_TypedConfig{
+			TypedConfig: mustPack(meshServerTLS(settings.TrustDomain))}}
+	}
+	for _, p := range ports {
+		tp := p.target
+		cluster := InboundClusterName(tp)
 		filters := func() []*listenerv3.Filter {
 			var f *listenerv3.Filter
 			var err error
-			if wp.Port.Protocol.IsHTTP() {
+			if p.protocol.IsHTTP() {
 				f, err = httpConnectionManager("inbound_"+listenerName("0.0.0.0", tp), inboundRoutes(tp), false)
 			} else {
 				f, err = tcpProxy(cluster, []weightedCluster{{cluster, 100}})

@@ -104,13 +104,11 @@ func Translate(snap *mesh.Snapshot, proxy mesh.Proxy) (Resources, []validate.Pro
 		shared = outbound(snap, proxy)
 		t.problems = append(t.problems, shared.problems...)
 		extra = append(extra, virtualOutboundListener())
-		if l := t.inboundListener(); l != nil {
-			if err := l.ValidateAll(); err != nil {
-				t.problems = append(t.problems, validate.Problem{Field: "Listener " + l.GetName(), Reason: ReasonInvalidConfig,
-					Message: fmt.Sprintf("listener dropped: %v", err)})
-			} else {
-				extra = append(extra, l)
-			}
+		if l, err := t.inboundListener(); err != nil {
+			t.problems = append(t.problems, validate.Problem{Field: "Listener " + l.GetName(), Reason: ReasonInvalidConfig,
+				Message: fmt.Sprintf("listener dropped: %v", err)})
+		} else {
+			extra = append(extra, l)
 		}
 		t.addCluster(inboundPassthroughCluster())
 	}
@@ -334,7 +332,7 @@ func ReleaseIdle(snap *mesh.Snapshot, idle time.Duration) int {
 	cutoff := time.Now().Add(-idle)
 	return sharedClusters.forgetIdle(cutoff) + snap.ForgetIdle(cutoff, func(key any) bool {
 		switch key.(type) {
-		case outboundKey, clusterKey:
+		case outboundKey, clusterKey, inboundKey:
 			return true
 		}
 		return false

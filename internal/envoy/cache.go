@@ -68,7 +68,7 @@ type Cache struct {
 }
 
 // maxDocBytes bounds the memoized files; when full they are all dropped.
-// They are one cds.yaml per namespace, mostly. Bootstraps are not memoized:
+// They are one cds.yaml and lds.yaml per namespace, mostly. Bootstraps are not memoized:
 // one per proxy (3.5 KiB each, 7 MiB at 2,000 proxies), they cost more memory
 // than the 0.2 ms that rendering one again takes.
 const maxDocBytes = 4 << 20
@@ -316,8 +316,10 @@ func (c *Cache) bootstrap(node Node) (*document, error) {
 }
 
 // document assembles a file from its resources' fragments, or finds it
-// assembled by an earlier render. lds.yaml is not memoized: each proxy's
-// has its own inbound listener, so it would only take memory.
+// assembled by an earlier render: the sidecars of a namespace share their
+// outbound listeners and clusters and, when their workloads serve the same
+// ports, their inbound listener, so each file is assembled and hashed once
+// for them all.
 func (c *Cache) document(file string, frs []*fragment) *document {
 	items := func() [][]byte {
 		items := make([][]byte, len(frs))
@@ -325,9 +327,6 @@ func (c *Cache) document(file string, frs []*fragment) *document {
 			items[i] = fr.text
 		}
 		return items
-	}
-	if file == LDSFile {
-		return newDocument(assembleDoc(docTypeURL[file], items()))
 	}
 	ids := make([]byte, 0, 8*len(frs))
 	for _, fr := range frs {

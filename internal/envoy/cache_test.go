@@ -107,22 +107,27 @@ func TestCacheBounded(t *testing.T) {
 	}
 }
 
-// Proxies with the same clusters share one cds.yaml: assembled once, the
-// same string in both configs.
+// Proxies with the same clusters and listeners share one cds.yaml and one
+// lds.yaml: each assembled once, the same string in both configs.
 func TestCacheSharesFiles(t *testing.T) {
 	c := &Cache{}
-	a, err := c.Render(testNode(), testListeners(), testClusters())
+	// One snapshot's objects, as translate hands them to the proxies that share them.
+	listeners, clusters := testListeners(), testClusters()
+	a, err := c.Render(testNode(), listeners, clusters)
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := testNode()
 	other.ID = "p-other"
-	b, err := c.Render(other, testListeners(), testClusters())
+	b, err := c.Render(other, listeners, clusters)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if unsafe.StringData(a.Data[CDSFile]) != unsafe.StringData(b.Data[CDSFile]) {
 		t.Error("two proxies with the same clusters got cds.yaml assembled twice")
+	}
+	if unsafe.StringData(a.Data[LDSFile]) != unsafe.StringData(b.Data[LDSFile]) {
+		t.Error("two proxies with the same listeners got lds.yaml assembled twice")
 	}
 	if a.Data[BootstrapFile] == b.Data[BootstrapFile] || a.Hash == b.Hash {
 		t.Error("two nodes got the same bootstrap")

@@ -258,3 +258,33 @@ func TestCacheKeepsListenersProxiesShare(t *testing.T) {
 		t.Errorf("%d listeners kept by content, want the %d the proxies share", kept, want)
 	}
 }
+
+// envoy.yaml is assembled from a frame rendered once and each proxy's node: byte for byte the
+// bootstrap Render writes whole, for nodes with and without their optional parts and with strings
+// YAML must quote or escape.
+func TestCacheBootstrapMatchesRender(t *testing.T) {
+	c := &Cache{}
+	odd := testNode()
+	odd.ID, odd.Cluster = "p: x", "a\n\"b\" #c"
+	odd.Metadata = map[string]string{"LABELS": "{\"app\": \"-x\"}", "aaa": "", "zzz": "ünïcode\ttab", "node": "yes"}
+	for name, n := range map[string]Node{
+		"full":        testNode(),
+		"minimal":     {ID: "p-1"},
+		"no metadata": {ID: "p-2", Cluster: "c", Locality: Locality{Region: "r", Zone: "z", SubZone: "s"}},
+		"odd strings": odd,
+	} {
+		t.Run(name, func(t *testing.T) {
+			want := mustRender(t, n, nil, nil)
+			got, err := c.Render(n, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Data[BootstrapFile] != want.Data[BootstrapFile] {
+				t.Errorf("envoy.yaml differs from Render's:\n%s\nwant:\n%s", got.Data[BootstrapFile], want.Data[BootstrapFile])
+			}
+			if err := Verify(got); err != nil {
+				t.Errorf("Verify: %v", err)
+			}
+		})
+	}
+}

@@ -288,3 +288,28 @@ func TestCacheBootstrapMatchesRender(t *testing.T) {
 		})
 	}
 }
+
+// The memoized files stay within maxDocBytes, the oldest dropped first: the newest file is
+// still found, the first ones are not.
+func TestCacheDocMemoDropsOldest(t *testing.T) {
+	c := &Cache{}
+	const size = 300 << 10
+	keys := make([][32]byte, 0, 2*maxDocBytes/size)
+	for i := range cap(keys) {
+		key := docKey("cds.yaml", []byte{byte(i)})
+		keys = append(keys, key)
+		c.storeDoc(key, make([]byte, size))
+		if c.docs.bytes > maxDocBytes {
+			t.Fatalf("after %d files: %d bytes memoized, bound %d", i+1, c.docs.bytes, maxDocBytes)
+		}
+	}
+	if c.lookupDoc(keys[len(keys)-1]) == nil {
+		t.Error("the newest file was dropped")
+	}
+	if c.lookupDoc(keys[0]) != nil {
+		t.Error("the oldest file is still memoized past the bound")
+	}
+	if len(c.docs.byKey) != len(c.docs.order) {
+		t.Errorf("%d files memoized, %d in order", len(c.docs.byKey), len(c.docs.order))
+	}
+}

@@ -448,6 +448,22 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 	return ctrl.Result{}, nil
 }
 
+// sweepRendered drops, every translationIdleRelease until ctx is done, the rendered resources no
+// render used since the previous sweep (envoy.Cache.SweepUnused): those earlier snapshots left
+// behind, which otherwise stay until the cache's bound is reached.
+func (r *ProxyReconciler) sweepRendered(ctx context.Context) error {
+	t := time.NewTicker(translationIdleRelease)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			r.renderer.SweepUnused()
+		}
+	}
+}
+
 // applyConfigMap creates or updates one of the proxy's ConfigMaps when its hash differs; owned is
 // false when a ConfigMap of that name belongs to another object (an event says so).
 func (r *ProxyReconciler) applyConfigMap(ctx context.Context, pod *corev1.Pod, want envoy.ConfigMapData) (owned bool, err error) {
@@ -623,6 +639,9 @@ func (r *ProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.snapshots.stores.useInformers(mgr)
 	if err := mgr.Add(manager.RunnableFunc(r.snapshots.releaseIdleTranslations)); err != nil {
+		return err
+	}
+	if err := mgr.Add(manager.RunnableFunc(r.sweepRendered)); err != nil {
 		return err
 	}
 	return b.

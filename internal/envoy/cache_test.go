@@ -313,3 +313,46 @@ func TestCacheDocMemoDropsOldest(t *testing.T) {
 		t.Errorf("%d files memoized, %d in order", len(c.docs.byKey), len(c.docs.order))
 	}
 }
+
+// SweepUnused drops what no render used since the previous sweep and keeps what one did: after
+// a render of 10 services' config and one of 40, a sweep keeps both; a render of the 10 alone
+// and another sweep drop the 40's own resources, a sweep with no render between drops the rest,
+// and a render of the 40 after that still matches Render.
+func TestCacheSweepUnused(t *testing.T) {
+	c := &Cache{}
+	smallL, smallC := scaleConfig(10)
+	bigL, bigC := scaleConfig(40)
+	for _, cfg := range []struct {
+		ls []*listenerv3.Listener
+		cs []*clusterv3.Cluster
+	}{{smallL, smallC}, {bigL, bigC}} {
+		if _, err := c.Render(testNode(), cfg.ls, cfg.cs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := c.Len()
+	if n := c.SweepUnused(); n != 0 {
+		t.Errorf("first sweep dropped %d resources every render had used", n)
+	}
+	if _, err := c.Render(testNode(), smallL, smallC); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.SweepUnused(); n == 0 || c.Len() >= all || c.Len() == 0 {
+		t.Errorf("second sweep dropped %d of %d resources, %d left; want those of the 40-service config alone dropped", n, all, c.Len())
+	}
+	if n := c.SweepUnused(); n == 0 {
+		t.Error("a sweep with no render since the last dropped nothing")
+	}
+	if c.Len() != 0 || c.CachedBytes() != 0 {
+		t.Errorf("%d resources, %d bytes cached after sweeps with no render between", c.Len(), c.CachedBytes())
+	}
+	ls, cs := scaleConfig(40)
+	got, err := c.Render(testNode(), ls, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := mustRender(t, testNode(), ls, cs)
+	if got.Hash != want.Hash || !maps.Equal(got.Data, want.Data) {
+		t.Error("a render after the sweep differs from Render")
+	}
+}

@@ -452,16 +452,7 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 // render used since the previous sweep (envoy.Cache.SweepUnused): those earlier snapshots left
 // behind, which otherwise stay until the cache's bound is reached.
 func (r *ProxyReconciler) sweepRendered(ctx context.Context) error {
-	t := time.NewTicker(translationIdleRelease)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			r.renderer.SweepUnused()
-		}
-	}
+	return every(ctx, translationIdleRelease, func() { r.renderer.SweepUnused() })
 }
 
 // applyConfigMap creates or updates one of the proxy's ConfigMaps when its hash differs; owned is

@@ -164,16 +164,23 @@ const translationIdleRelease = 10 * time.Second
 
 // releaseIdleTranslations releases the newest snapshot's idle translations until ctx is done.
 func (s *snapshotSource) releaseIdleTranslations(ctx context.Context) error {
-	t := time.NewTicker(translationIdleRelease / 2)
+	return every(ctx, translationIdleRelease/2, func() {
+		if snap := s.latest(); snap != nil {
+			translate.ReleaseIdle(snap, translationIdleRelease)
+		}
+	})
+}
+
+// every calls fn every d until ctx is done.
+func every(ctx context.Context, d time.Duration, fn func()) error {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if snap := s.latest(); snap != nil {
-				translate.ReleaseIdle(snap, translationIdleRelease)
-			}
+			fn()
 		}
 	}
 }

@@ -185,10 +185,7 @@ func BenchmarkRuleProblemsAfterChange(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
-		vs := in.VirtualServices[i%len(in.VirtualServices)].DeepCopy()
-		vs.Spec.HTTP[0].Route[0].Weight, vs.Spec.HTTP[0].Route[1].Weight = 50+int32(i%40), 50-int32(i%40)
-		in.VirtualServices[i%len(in.VirtualServices)] = vs
-		snap := mesh.New(in)
+		snap := changeWeights(&in, i)
 		b.StartTimer()
 		translate.RuleProblems(snap)
 	}
@@ -228,13 +225,19 @@ func BenchmarkWeightChangeRender(b *testing.B) {
 	proxies := 0
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
-		vs := in.VirtualServices[i%len(in.VirtualServices)].DeepCopy()
-		vs.Spec.HTTP[0].Route[0].Weight, vs.Spec.HTTP[0].Route[1].Weight = 50+int32(i%40), 50-int32(i%40)
-		in.VirtualServices[i%len(in.VirtualServices)] = vs
-		snap := mesh.New(in)
+		snap := changeWeights(&in, i)
 		b.StartTimer()
 		renderAll(snap)
 		proxies += len(snap.Pods)
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(proxies), "µs/proxy")
+}
+
+// changeWeights gives VirtualService i (mod their number) of in a new split, as a user's edit
+// does (a new object), and returns the snapshot of the changed mesh.
+func changeWeights(in *mesh.Input, i int) *mesh.Snapshot {
+	vs := in.VirtualServices[i%len(in.VirtualServices)].DeepCopy()
+	vs.Spec.HTTP[0].Route[0].Weight, vs.Spec.HTTP[0].Route[1].Weight = 50+int32(i%40), 50-int32(i%40)
+	in.VirtualServices[i%len(in.VirtualServices)] = vs
+	return mesh.New(*in)
 }

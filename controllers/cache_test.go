@@ -1,6 +1,9 @@
 package controllers
 
 import (
+	"fmt"
+	"maps"
+	"reflect"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -8,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/mizzen-mesh/mizzen/api/v1alpha1"
+	"github.com/mizzen-mesh/mizzen/internal/identity"
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
 )
 
@@ -83,6 +87,22 @@ func TestStripBookkeepingDropsManagedFieldsAndLastApplied(t *testing.T) {
 	}
 	if a := got.(*corev1.Pod).Annotations; a != nil {
 		t.Errorf("trimmed pod's annotations: %v, want none", a)
+	}
+	cms := make([]*metav1.PartialObjectMetadata, 2)
+	for i := range cms {
+		cms[i] = &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint("mizzen-proxy-", i),
+			Labels: map[string]string{identity.ManagedByLabel: identity.ManagedBy}}}
+		if _, err := stripBookkeeping(cms[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !maps.Equal(cms[0].Labels, map[string]string{identity.ManagedByLabel: identity.ManagedBy}) ||
+		reflect.ValueOf(cms[0].Labels).UnsafePointer() != reflect.ValueOf(cms[1].Labels).UnsafePointer() {
+		t.Errorf("two ConfigMaps with Mizzen's label alone: labels %v, not one shared map", cms[0].Labels)
+	}
+	other := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{identity.ManagedByLabel: identity.ManagedBy, "team": "a"}}}
+	if _, err := stripBookkeeping(other); err != nil || len(other.Labels) != 2 {
+		t.Errorf("labels beside Mizzen's: %v, %v", other.Labels, err)
 	}
 	if _, err := stripBookkeeping("not an object"); err != nil {
 		t.Errorf("a value without metadata: %v", err)

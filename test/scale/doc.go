@@ -72,46 +72,46 @@
 //
 // Figures measured on the 2-core development machine (times and write rates vary by ±50% between
 // runs with the machine's other load — the bare client alone ran at 94–186 writes/s in one
-// afternoon; the CPU per write is steadier). Current code, as shipped (config/manager: GOGC=50,
+// afternoon; the CPU per write is steadier). Current code, as shipped (config/manager: GOGC=25,
 // GOMEMLIMIT=400MiB; --stamp-pods; API responses uncompressed and not decoded; no pprof):
 //
-//	100 × 1,000 (MIZZEN_SCALE_ALL=0): convergence 2 m 08 s, idle after 3 m 03 s; main ConfigMap
-//	            146 KiB; one VS 90/10 → 50/50 Ready in 16.5 s: 1,000 writes (143 MiB), 1,000/1,000
+//	100 × 1,000 (MIZZEN_SCALE_ALL=0): convergence 2 m 12 s, idle after 3 m 03 s; main ConfigMap
+//	            146 KiB; one VS 90/10 → 50/50 Ready in 16.6 s: 1,000 writes (143 MiB), 1,000/1,000
 //	            proxies with a new hash, 2 snapshot builds; no-op: 0 writes, 1,000 renders; peak
-//	            RSS 116 MiB (77 anonymous, 38 the binary's pages; 135 MiB before the gRPC-free
-//	            binary and the uncopied stores, 145–147 MiB before that); bare 141.4 writes/s,
-//	            bare+pod 90.5, manager 60.5 = 43% of bare, 67% of bare+pod (46% and 57% before).
-//	            CPU per proxy: 30.2 ms (apiserver 12.5, manager 9.0 — 10.4 before —, etcd 4.4);
-//	            bare CPU per write / that = 42%. With the clusters kept across snapshots: peak RSS
-//	            116 MiB, one VS 18.1 s, 39% of bare, 63% of bare+pod, manager 9.5 ms per proxy —
-//	            the same within run-to-run variation. Now (problems kept per namespace, fewer
-//	            copies): convergence 1 m 51 s, idle after 2 m 36 s (744 snapshot builds); peak RSS
-//	            107 MiB (70 anonymous); one VS 18.3 s; bare 134.3 writes/s, bare+pod 78.4, manager
-//	            54.5 = 41% of bare, 69% of bare+pod; manager 9.7 ms per proxy.
-//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0; measured two sessions ago):
-//	            one VS Ready in 9.3 s; bare 145.8 writes/s, manager 107.8 writes/s = 74% of bare;
-//	            CPU per write: bare 12.2 ms, manager 16.6 ms per proxy (apiserver 6.2, manager 5.6,
-//	            etcd 3.4) = 73%; peak RSS 145 MiB. With GOGC=100 and gzip (MIZZEN_SCALE_GOGC=100):
-//	            one VS 11.5 s, manager 6.3 ms per proxy, peak RSS 194 MiB.
+//	            RSS 88 MiB (50 anonymous, 37 the binary's pages; 107–116 MiB at GOGC=50 before the
+//	            shared inbound listener); bare 113.3 writes/s, bare+pod 95.8, manager 62.5 = 55% of
+//	            bare, 65% of bare+pod. CPU per proxy: 29.8 ms (apiserver 13.2, manager 7.0, etcd
+//	            4.6); bare CPU per write / that = 53%. At GOGC=50 with the same rendering (the
+//	            inbound listener shared, lds.yaml memoized): one VS 14.3 s, manager 5.1 ms per proxy,
+//	            51% of bare, 79% of bare+pod (bare 138.2, bare+pod 88.7), peak RSS 112 MiB; before
+//	            it (each sidecar's inbound listener rendered and verified for it alone, lds.yaml
+//	            assembled and hashed per proxy): one VS 18.3 s, manager 9.7 ms per proxy, 41% of
+//	            bare, 69% of bare+pod.
+//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0): one VS Ready in 9.1 s; bare
+//	            142.9 writes/s, manager 118.3 writes/s = 83% of bare (74% two sessions ago); CPU
+//	            per write: manager 16.3 ms per proxy (apiserver 6.7, manager 5.1, etcd 3.1), bare
+//	            CPU per write / that = 79%; peak RSS 90 MiB.
 //	1,000 × 2,000 in 20 namespaces, scoped (MIZZEN_SCALE_NAMESPACES=20 MIZZEN_SCALE_EGRESS=namespace
-//	            MIZZEN_SCALE_ALL=0): convergence 5 m 36 s, idle after 5 m 53 s (7,570 writes, 4,942
-//	            renders, 2,143 snapshot builds; 5 m 38 s – 7 m 17 s in this session's runs, with
-//	            the machine's other load); main ConfigMap 80 KiB; one VS Ready in 1.7 s on its
-//	            namespace's 100 proxies (1.7–2.9 s over eleven runs): 100 writes (7.8 MiB), 103
-//	            renders, 1 snapshot build; manager CPU 12.0 ms per proxy (16.9 at the start of this
-//	            session, 54 ms before the rollout counts were grouped); bare 169.3 writes/s,
-//	            bare+pod 99.1, manager 56.8 = 34% of bare, 57% of bare+pod; no-op (a Service
-//	            annotated per namespace): 2,000 renders, 0 writes; peak RSS 169 MiB (132 anonymous,
-//	            37 the binary's pages; 175–188 MiB in this session's earlier runs, 178–210 MiB
-//	            before it, ±10 MiB between runs at one heap peak; 209–212 MiB before the problem
-//	            cache, the uncopied stores and the gRPC-free binary, 304 MiB with GOGC=100); the
-//	            heap peaked at 112 MB, the live heap at 77 MB (gctrace). Allocations until idle
-//	            (the sum of gctrace's heap growth between collections): 15.9 GB in 974
-//	            collections — 23.7 GB in 1,432 at the start of this session, 30 GB in 1,804 before
-//	            the clusters were kept across snapshots. With MIZZEN_SCALE_GOMEMLIMIT=110MiB (an
-//	            earlier session): peak RSS 145 MiB (107 anonymous), but the collector runs every
-//	            100 ms once the live heap nears the limit: convergence 7 m 09 s, one VS Ready in
-//	            2.8 s, manager 27.7 ms per proxy; with 105MiB, 145 MiB and 41.8 ms per proxy.
+//	            MIZZEN_SCALE_ALL=0): convergence 6 m 24 s, idle after 6 m 38 s (7,493 writes, 4,860
+//	            renders, 2,201 snapshot builds; 5 m 36 s – 7 m 19 s over this and the last
+//	            session's runs, with the machine's other load); main ConfigMap 80 KiB; one VS Ready
+//	            in 1.7 s on its namespace's 100 proxies (1.7–2.9 s over the runs): 100 writes
+//	            (7.8 MiB), 101 renders, 1 snapshot build; manager CPU 12.7 ms per proxy (11.6–17.3
+//	            over the runs: a change's fixed costs — a snapshot, the status reconcilers'
+//	            re-check of all 2,000 rules, a quarter of it — shared by 100 proxies); bare 174.6
+//	            writes/s, bare+pod 85.5, manager 57.4 = 33% of bare, 67% of bare+pod; no-op (a
+//	            Service annotated per namespace): 2,000 renders, 0 writes; peak RSS 143 MiB (104
+//	            anonymous, 37 the binary's pages). The live heap peaked at 66 MB (gctrace; 77–81
+//	            at the start of this session), the heap at 83. Allocations until idle (the sum of
+//	            gctrace's heap growth between collections): 15.5 GB in 2,029 collections (the
+//	            collector 23% of the manager's CPU) — 15.9 GB in 974 at GOGC=50 at the end of the
+//	            last session, 23.7 GB in 1,432 at its start. On the way (this session): 177 MiB at
+//	            GOGC=50 with the rules held without status and the shared inbound listener (a run
+//	            with pprof), 151 MiB with GOGC=30, 150 MiB with GOGC=30 and the renderer's idle
+//	            sweep, 143 MiB with GOGC=25 and the shared managed-by labels. With
+//	            MIZZEN_SCALE_GOMEMLIMIT=110MiB (an earlier session, GOGC=50): peak RSS 145 MiB, but
+//	            the collector ran every 100 ms once the live heap neared the limit: manager 27.7 ms
+//	            per proxy.
 //
 // Earlier: one ConfigMap per proxy, endpoints and routes together, each render re-marshalling
 // every shared resource — 100 × 1,000 one VS Ready in 5 m 25 s with 871 MiB written (972 KiB
@@ -124,38 +124,36 @@
 // much as a ConfigMap write of 150 KiB (apiserver patch path, and every pod watcher: scheduler,
 // controller-manager, kwok, manager), so with --stamp-pods (the default) the manager cannot
 // reach more than bare / (bare + pod patch) of the bare ConfigMap rate whatever its own cost.
-// The manager's own share of a one-VS rollout at 1,000 × 2,000 (an earlier session, before the
-// problems were kept per namespace; MIZZEN_SCALE_CPU_PROFILE=5: 1.6 s of CPU in 5 s): the
-// collector 22%, the proxy reconciler 28% (rendering 20%, translating the 100 proxies 1%), the
-// status reconcilers 19% (re-checking all 2,000 rules at each snapshot; the rule problems'
-// translation of a proxy per namespace 6%), the rest the informers' decoding and the HTTP/2
-// client.
-// Where the memory goes at 1,000 × 2,000 (heap profiles, MIZZEN_SCALE_PROFILES=1, and
-// GODEBUG=gctrace=1, which the manager inherits): ≈38 MiB are the binary's pages (62 MB binary;
-// 50 MiB when go-control-plane's discovery package linked all of gRPC into an 82 MB one). The
-// live heap grows with the mesh through the convergence (35 MB after a minute, 60 after two) to
-// 77–83 MB in its last minute, and falls to ≈60 MB once translations idle for 10 s are released;
-// at its peak the heap reaches 115–126 MB (GOGC=50). The runtime's own account at the last peak
-// sample (manager-metrics-peak.txt, 181 MiB RSS): 96 MB of objects in 116.5 MB of spans in use
-// (20 MB of free slots in them), 15.5 MB of free pages not yet returned to the system (21.9 idle,
-// 6.4 released), 5 MB of collector metadata, 1.6 MB of stacks, 3 MB of profiling buckets (pprof
-// on only). So at GOGC=50 the anonymous RSS is about 1.8 times the live heap: under 150 MiB with
-// the binary's 38 needs a live heap near 60 MB at the peak. Of the live heap at the peak
-// (manager-heap-peak.pprof, 82 MB sampled): envoy.Cache ≈20 MB (the YAML of every resource in use
-// or not yet swept ≈11.5 MB, the memoized files ≈4 MB, its index ≈2 MB), the translations the
-// snapshots memoize ≈12.5 MB (the clusters kept across snapshots ≈9 MB; the status reconcilers'
-// problem translation of a proxy per namespace is most of the rest), the informers ≈17 MB (2,000
-// rules JSON-decoded with their status ≈8.5 MB, 4,000 ConfigMaps' metadata ≈4 MB, pods ≈2.5 MB,
-// Services and EndpointSlices ≈2 MB), metrics ≈3.3 MB and their gzip writers ≈2.3 MB, the work
-// queues ≈2.6 MB, the events library's cache ≈2 MB (7 MB before the pods' ProxyIDAssigned events
-// went), package init ≈3.5 MB. No single part is large enough. Tried and measured, none moving
-// the peak live heap: envoy.Cache's bounds halved, the idle release after 2 s instead of 10 s, the
-// rule problems translated on a throwaway view of the snapshot (that one added 50% to the
-// allocations: each miss rebuilt the clusters no render had kept). The collector took 16–24% of
-// the manager's CPU during convergence (gctrace).
+// The manager's own share of a one-VS rollout at 100 × 1,000 (MIZZEN_SCALE_CPU_PROFILE=10, at
+// GOGC=50): rendering was 40% of it, most of that each sidecar's inbound listener — the same for
+// every sidecar whose workload serves the same ports, but built per proxy, so rendered, decoded and
+// validated a thousand times — and its lds.yaml assembled and hashed twice per proxy. With the
+// inbound listener memoized per snapshot by its ports and lds.yaml memoized like cds.yaml, then
+// envoy.yaml's frame rendered once (BenchmarkWeightChangeRender in internal/translate: 1,680 →
+// 242 µs per proxy), the manager's CPU per proxy fell from 9.7 to 5.1 ms (GOGC=50); what remains is
+// mostly the HTTP/2 client (the 146 KiB bodies), the collector and the informers' decoding. At
+// 1,000 × 2,000 a one-VS change re-renders 100 proxies, and its fixed costs dominate (5 s profile:
+// the status reconcilers' re-check of all 2,000 rules a quarter of it, the collector a fifth).
+// Where the memory goes at 1,000 × 2,000 (heap profiles with MIZZEN_SCALE_PROFILES=1 and
+// GODEBUG=memprofilerate=16384 for a finer sample, and GODEBUG=gctrace=1; the manager inherits
+// GODEBUG): ≈37 MiB are the binary's pages (62 MB binary; the kernel maps nearly all of its 42 MB
+// of code and read-only data within three seconds of start, package init touching every package's
+// pages; 50 MiB when go-control-plane's discovery package linked all of gRPC). The live heap grows
+// with the mesh through the convergence to its peak in the last minute and falls by a quarter
+// once translations idle for 10 s are released. Of the live heap after convergence (61 MB sampled
+// before this session's last changes): the informers ≈22 MB (2,000 rules JSON-decoded with their
+// status ≈7 MB — 10.7 MB when the newest snapshot held each rule's previous object, status and
+// all —, 4,000 ConfigMaps' metadata ≈3.7 MB, 2,000 pods ≈5 MB, EndpointSlices and Services
+// ≈2.5 MB), envoy.Cache ≈14 MB (YAML of the resources ≈8, memoized files ≈4 — now at most 2 —,
+// index ≈2), the clusters kept across snapshots and the translations ≈8 MB, the snapshot ≈4 MB,
+// package init ≈3 MB, the events library's cache ≈2.5 MB, metrics ≈2 MB. No single part is large:
+// under 150 MiB came from several cuts and a lower GOGC together (figures above). The runtime's
+// account at a GOGC=50 peak: objects in spans in use plus their free slots, free pages not yet
+// returned and collector metadata made the anonymous RSS about 1.8 times the live heap; at
+// GOGC=25, 1.6 times.
 // Allocations during a convergence: 54 GB before the problem cache and the uncopied stores,
 // 39.5 GB after them (alloc_space of manager-heap-end.pprof), 23.7 GB until idle before this
-// session (gctrace), 15.9 GB now. Of the 34 GB a whole run allocated before this session
+// session (gctrace), 15.9 GB at the end of the last, 15.5 GB now. Of the 34 GB a whole run allocated before this session
 // (manager-heap-end.pprof, alloc_space): the status reconcilers' problem translations 7.5 GB — a snapshot whose rules, services or endpoint identities changed
 // translated a sidecar of every namespace; now a namespace's problems are found again only when
 // its translation's questions get other answers (internal/translate/outboundreads.go): 2.5 GB
@@ -167,9 +165,9 @@
 // fragment passes: 5.8 GB) and building a snapshot per change.
 //
 // Targets of the issue: zero writes on a no-op resync — met at every size. ≥ 70% of the bare
-// write rate at 1,000 pods — met with --stamp-pods=false (74%, 70%, 71% in three runs), not with
-// the pod stamp, the default (39–47% of bare; 57–78% of bare+pod, the bound a stamping manager
-// has). RSS < 150 MiB — met at 100 services × 1,000 pods (107 MiB), not at 1,000 services /
-// 2,000 pods as shipped (169–188 MiB; 145 MiB with GOMEMLIMIT=110MiB, at 1.8 times the manager's
-// CPU per proxy — a fixed limit that low would starve a larger mesh, so it is not the default).
+// write rate at 1,000 pods — met with --stamp-pods=false (83% now; 70–74% in earlier sessions);
+// with the pod stamp, the default, the manager makes two writes per proxy and reaches 51–55% of
+// the bare ConfigMap rate, 65–79% of the bare rate of a ConfigMap write plus a pod patch (the
+// like-for-like baseline, itself 64–85% of bare between runs). RSS < 150 MiB at 1,000 services /
+// 2,000 pods — met as shipped: 143 MiB (GOGC=25; 88 MiB at 100 × 1,000).
 package scale

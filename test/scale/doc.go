@@ -101,7 +101,7 @@
 //	            re-check of all 2,000 rules, a quarter of it — shared by 100 proxies); bare 174.6
 //	            writes/s, bare+pod 85.5, manager 57.4 = 33% of bare, 67% of bare+pod; no-op (a
 //	            Service annotated per namespace): 2,000 renders, 0 writes; peak RSS 143 MiB (104
-//	            anonymous, 37 the binary's pages). The live heap peaked at 66 MB (gctrace; 77–81
+//	            anonymous, 37 the binary's pages; 142 MiB in a second run, converged in 5 m 37 s). The live heap peaked at 66 MB (gctrace; 77–81
 //	            at the start of this session), the heap at 83. Allocations until idle (the sum of
 //	            gctrace's heap growth between collections): 15.5 GB in 2,029 collections (the
 //	            collector 23% of the manager's CPU) — 15.9 GB in 974 at GOGC=50 at the end of the
@@ -169,5 +169,5 @@
 // with the pod stamp, the default, the manager makes two writes per proxy and reaches 51–55% of
 // the bare ConfigMap rate, 65–79% of the bare rate of a ConfigMap write plus a pod patch (the
 // like-for-like baseline, itself 64–85% of bare between runs). RSS < 150 MiB at 1,000 services /
-// 2,000 pods — met as shipped: 143 MiB (GOGC=25; 88 MiB at 100 × 1,000).
+// 2,000 pods — met as shipped: 142–143 MiB in two runs (GOGC=25; 88 MiB at 100 × 1,000).
 package scale

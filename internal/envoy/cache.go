@@ -456,12 +456,12 @@ func (c *Cache) sweep() {
 
 // SweepUnused drops the resources no render used since the previous sweep and
 // returns how many it dropped; the manager calls it every few seconds. The
-// bounds alone sweep only when full, so the cache held its bound in resources
-// earlier snapshots left behind (the clusters of endpoints that moved, a
-// namespace's listeners before a rule changed): 8 MiB at 1,000 services ×
-// 2,000 pods where those in use were about 5. A resource whose value is in use
-// is still found by identity (seen), and one a later render needs again is
-// rendered again.
+// bounds alone sweep only when full, so the cache could hold up to its bound
+// (8 MiB) in resources earlier snapshots left behind — the clusters of
+// endpoints that moved, a namespace's listeners before a rule changed — when
+// those in use at 1,000 services × 2,000 pods take about 5. A resource whose
+// value is in use is still found by identity (seen), and one a later render
+// needs again is rendered again.
 func (c *Cache) SweepUnused() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

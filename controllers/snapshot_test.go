@@ -157,3 +157,45 @@ func TestRuleGateAfterRestart(t *testing.T) {
 	check("generation 6 refused by translate", s.vs.filter([]*v1.VirtualService{vs(6, 50)}))
 	s.mu.Unlock()
 }
+
+// The gate hands the snapshot each rule without its status, sharing its spec with the cache's
+// object, and makes one copy per object the cache holds: the same copy while the object is the
+// same (its resourceVersion), a new one once a status write replaced it. The cache's object keeps
+// its status.
+func TestRuleGateCarriesRulesWithoutStatus(t *testing.T) {
+	s := newSnapshotSource(nil, mesh.Settings{})
+	vs := func(rv, message string) *v1.VirtualService {
+		return &v1.VirtualService{
+			ObjectMeta: metav1.ObjectMeta{Name: "reviews", Namespace: "default", UID: "u1", Generation: 2, ResourceVersion: rv},
+			Spec:       v1.VirtualServiceSpec{Hosts: []string{"reviews"}},
+			Status: v1.VirtualServiceStatus{ObservedGeneration: 2, Conditions: []metav1.Condition{{Type: v1.ConditionReady, Message: message}},
+				RolledOut: &v1.RolledOutSpec{Generation: 1, Spec: runtime.RawExtension{Raw: []byte(`{"hosts":["reviews"]}`)}}},
+		}
+	}
+	filter := func(obj *v1.VirtualService) *v1.VirtualService {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		got := s.vs.filter([]*v1.VirtualService{obj})
+		if len(got) != 1 {
+			t.Fatalf("carried %d versions, want 1", len(got))
+		}
+		return got[0]
+	}
+	first := vs("10", "1/3 proxies")
+	got := filter(first)
+	if got == first || got.Status.Conditions != nil || got.Status.RolledOut != nil || got.Status.ObservedGeneration != 0 {
+		t.Errorf("carried %p with status %+v; want a copy without status", got, got.Status)
+	}
+	if got.Generation != 2 || got.ResourceVersion != "10" || &got.Spec.Hosts[0] != &first.Spec.Hosts[0] {
+		t.Error("the copy does not carry the object's metadata and share its spec")
+	}
+	if first.Status.Conditions == nil || first.Status.RolledOut == nil {
+		t.Error("the cache's object lost its status")
+	}
+	if again := filter(first); again != got {
+		t.Error("a second build made another copy of the same object")
+	}
+	if next := filter(vs("11", "3/3 proxies")); next == got || next.ResourceVersion != "11" || next.Status.Conditions != nil {
+		t.Errorf("after a status write: carried %+v, want a new copy of the new object without status", next.ObjectMeta)
+	}
+}

@@ -71,7 +71,7 @@ type Cache struct {
 // cds.yaml and lds.yaml per namespace, mostly (about 260 KiB at 1,000
 // services in 20 namespaces, 500 KiB at 100 services unscoped): the files of
 // the namespaces being rendered. Dropping them all when full, with a bound of
-// 4 MiB, held 4 MiB at the peak of a 1,000 × 2,000 convergence. Bootstraps are
+// 4 MiB, held up to 4 MiB at the peak of a 1,000 × 2,000 convergence. Bootstraps are
 // not memoized: one per proxy (3.5 KiB each, 7 MiB at 2,000 proxies).
 const maxDocBytes = 2 << 20
 

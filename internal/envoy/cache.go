@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime"
@@ -65,6 +66,8 @@ type Cache struct {
 	// snapshot, so most lookups skip the marshalling the content key takes.
 	// Keys are weak pointers, dropped when their resource is collected.
 	seen map[any]*fragment
+	// rendering are the renders under way, by content: a worker needing one waits for it.
+	rendering map[cacheKey]*renderCall
 }
 
 // maxDocBytes bounds the memoized files; the oldest go first. They are one
@@ -195,14 +198,26 @@ func (c *Cache) fragment(file string, r named) (*fragment, error) {
 		return nil, fmt.Errorf("%s %q: %w", kindOf(docTypeURL[file]), r.GetName(), err)
 	}
 	key := cacheKey{typeURL: docTypeURL[file], sum: sha256.Sum256(b)}
-	if fr := c.lookup(key); fr != nil {
-		// Rendered before under another identity (an earlier snapshot's): the next proxy
-		// sharing this value finds it without marshalling.
-		c.remember(r, fr)
-		return fr, nil
+	fr, call, err := c.lookupOrRender(key)
+	if fr != nil || err != nil {
+		if fr != nil {
+			// Rendered before under another identity (an earlier snapshot's), or just now by
+			// another worker: the next proxy sharing this value finds it without marshalling.
+			c.remember(r, fr)
+		}
+		return fr, err
 	}
-	fr, err := renderFragment(file, r)
-	if err != nil {
+	return c.renderShared(file, r, key, call)
+}
+
+// errRenderAborted is what workers waiting for a render get when it panicked.
+var errRenderAborted = errors.New("the render this one waited for was aborted")
+
+// renderShared renders r, keeps it, and hands it to the workers waiting for call.
+func (c *Cache) renderShared(file string, r named, key cacheKey, call *renderCall) (fr *fragment, err error) {
+	err = errRenderAborted
+	defer func() { c.rendered(key, call, fr, err) }()
+	if fr, err = renderFragment(file, r); err != nil {
 		return nil, err
 	}
 	fr.key = key
@@ -215,6 +230,48 @@ func (c *Cache) fragment(file string, r named) (*fragment, error) {
 		c.store(fr)
 	}
 	return fr, nil
+}
+
+// renderCall is one render of a resource that other workers wait for instead of rendering it too.
+type renderCall struct {
+	done chan struct{}
+	fr   *fragment
+	err  error
+}
+
+// lookupOrRender finds the fragment of key, cached or being rendered (it waits for that render).
+// When there is neither, it returns the call the caller must render and end with rendered. After
+// a change the reconciler's workers translate proxies that share their new resources in the same
+// order, so without this they rendered each new cluster up to once per worker (the scale harness
+// counted 476 renders of 300 new clusters at 100 services).
+func (c *Cache) lookupOrRender(key cacheKey) (*fragment, *renderCall, error) {
+	c.mu.Lock()
+	if fr := c.entries[key]; fr != nil {
+		fr.used = true
+		c.mu.Unlock()
+		return fr, nil, nil
+	}
+	if call := c.rendering[key]; call != nil {
+		c.mu.Unlock()
+		<-call.done
+		return call.fr, nil, call.err
+	}
+	if c.rendering == nil {
+		c.rendering = map[cacheKey]*renderCall{}
+	}
+	call := &renderCall{done: make(chan struct{})}
+	c.rendering[key] = call
+	c.mu.Unlock()
+	return nil, call, nil
+}
+
+// rendered ends call with its result and releases the workers waiting for it.
+func (c *Cache) rendered(key cacheKey, call *renderCall, fr *fragment, err error) {
+	call.fr, call.err = fr, err
+	c.mu.Lock()
+	delete(c.rendering, key)
+	c.mu.Unlock()
+	close(call.done)
 }
 
 // seenBefore finds the fragment of r's value, rendered for an earlier proxy,
@@ -269,16 +326,6 @@ func identityKey(r named) (any, bool) {
 		return weak.Make(m), true
 	}
 	return nil, false
-}
-
-func (c *Cache) lookup(key cacheKey) *fragment {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	fr := c.entries[key]
-	if fr != nil {
-		fr.used = true
-	}
-	return fr
 }
 
 func (c *Cache) store(fr *fragment) {

@@ -187,6 +187,38 @@ func TestCacheConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
+// Workers rendering proxies that share new resources at once (each proxy with clusters of its own,
+// equal in content, as after a change) render each resource once: the others wait for it.
+// (Listeners are shared objects here, as translate shares them: a listener of one proxy alone is
+// rendered for it.)
+func TestCacheRendersSharedResourcesOnce(t *testing.T) {
+	once := &Cache{}
+	ls, cs := scaleConfig(100)
+	if _, err := once.Render(testNode(), ls, cs); err != nil {
+		t.Fatal(err)
+	}
+	c := &Cache{}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		_, cs := scaleConfig(100) // clusters of this worker's own
+		wg.Go(func() {
+			<-start
+			if _, err := c.Render(testNode(), ls, cs); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if c.nextID != once.nextID {
+		t.Errorf("8 concurrent proxies rendered %d resources, one proxy %d", c.nextID, once.nextID)
+	}
+	if len(c.rendering) != 0 {
+		t.Errorf("%d renders still marked under way", len(c.rendering))
+	}
+}
+
 // A cached listener is checked against each proxy's own clusters.
 func TestCacheChecksRoutesPerProxy(t *testing.T) {
 	c := &Cache{}

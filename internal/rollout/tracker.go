@@ -5,7 +5,6 @@ import (
 	"iter"
 	"maps"
 	"slices"
-	"strconv"
 	"sync"
 
 	"github.com/mizzen-mesh/mizzen/internal/mesh"
@@ -104,20 +103,25 @@ func (t *Tracker) release(sets mesh.RuleSets) {
 	}
 }
 
-// hash is a hash of v's content, independent of map order.
+// hash is a hash of v's content, independent of map order: the sum of its entries' hashes. Sorting
+// the keys instead allocated a slice of the rule names at every Record (twice: the set released
+// and the one recorded), the largest allocation of a rollout's bookkeeping.
 func (t *Tracker) hash(v mesh.RuleVersions) uint64 {
-	keys := slices.Sorted(maps.Keys(v))
-	var h maphash.Hash
-	h.SetSeed(t.seed)
-	var num []byte
-	for _, k := range keys {
-		h.WriteString(k)
-		num = strconv.AppendInt(num[:0], v[k], 10)
-		h.WriteByte(0)
-		h.Write(num)
-		h.WriteByte(0)
+	var sum uint64
+	for k, gen := range v {
+		sum += mix64(maphash.String(t.seed, k) ^ mix64(uint64(gen)))
 	}
-	return h.Sum64()
+	return sum
+}
+
+// mix64 is splitmix64's finalizer: entries whose key hashes and numbers differ by a few bits do
+// not cancel out in the sum.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // distinctSets is the number of distinct rule sets the tracker holds.

@@ -44,8 +44,9 @@ type params struct {
 	// profiles: the manager serves pprof and the harness saves its heap profiles (a manager as
 	// deployed serves none, and then does not sample its allocations).
 	profiles bool
-	// cpuProfile, when set, records the manager's CPU profile for that long from the one-VS
-	// change on (MIZZEN_SCALE_CPU_PROFILE, seconds) into the state dir's logs.
+	// cpuProfile, when set, records the CPU profiles of the manager and kube-apiserver for that
+	// long from the start of the bare rounds and of the one-VS change (MIZZEN_SCALE_CPU_PROFILE,
+	// seconds) into the state dir's logs (phaseProfiler).
 	cpuProfile time.Duration
 	// stateDir is the cluster's state dir (MIZZEN_SCALE_STATE_DIR); default a temp dir, removed
 	// after a passing run.
@@ -227,7 +228,11 @@ func BenchmarkRollout(b *testing.B) {
 		}
 		return t
 	}
-	bare, err := startBaseline(ctx, c.RESTConfig(), cl, s, p.bareWorkers, cpu, &r)
+	var profiler *phaseProfiler
+	if p.cpuProfile > 0 {
+		profiler = &phaseProfiler{d: p.cpuProfile, m: m, cs: c.Client(), dir: filepath.Join(c.StateDir(), "logs")}
+	}
+	bare, err := startBaseline(ctx, c.RESTConfig(), cl, s, p.bareWorkers, cpu, profiler, &r)
 	if err != nil {
 		b.Errorf("baseline: %v", err)
 	} else {
@@ -241,12 +246,7 @@ func BenchmarkRollout(b *testing.B) {
 	c0 := mustCounters(b, m)
 	sampler := m.sampleWrites(500 * time.Millisecond)
 	cpu0 := cpu()
-	profiled := func() error { return nil }
-	if p.cpuProfile > 0 {
-		file := filepath.Join(c.StateDir(), "logs", "manager-rollout.cpu.pprof")
-		profiled = m.cpuProfile(p.cpuProfile, file)
-		progress("recording the manager's CPU profile for %s into %s", p.cpuProfile, file)
-	}
+	profiled := profiler.start(ctx, "rollout")
 	start = time.Now()
 	gen, err := s.setWeights(ctx, cl, 0, 50, 50)
 	if err != nil {
@@ -261,7 +261,7 @@ func BenchmarkRollout(b *testing.B) {
 	r.oneReady = time.Since(start)
 	r.oneCPU = cpu().minus(cpu0)
 	if err := profiled(); err != nil {
-		b.Errorf("manager CPU profile: %v", err)
+		b.Error(err)
 	}
 	r.one = mustCounters(b, m).minus(c0)
 	r.writeWindow, r.windowWrites = sampler.window()
@@ -345,7 +345,7 @@ func BenchmarkRollout(b *testing.B) {
 	// The baseline again, each write followed by a pod annotation patch: the API work the manager
 	// does per proxy. Last, as its pod patches make the manager reconcile every proxy.
 	if bare != nil {
-		if err := finishBaseline(ctx, cl, bare, s, cpu, &r); err != nil {
+		if err := finishBaseline(ctx, cl, bare, s, cpu, profiler, &r); err != nil {
 			b.Errorf("baseline with pod patches: %v", err)
 		} else {
 			progress("bare client with a pod patch per write: %.1f writes/s", r.barePairRate)
@@ -361,7 +361,7 @@ func progress(format string, args ...any) {
 
 // startBaseline creates the baseline's ConfigMaps, as large as a real proxy's, and times one
 // round of updates into r (see bareLoop).
-func startBaseline(ctx context.Context, cfg *rest.Config, cl client.Client, s meshSize, workers int, cpu func() cpuTimes, r *results) (*bareLoop, error) {
+func startBaseline(ctx context.Context, cfg *rest.Config, cl client.Client, s meshSize, workers int, cpu func() cpuTimes, profiler *phaseProfiler, r *results) (*bareLoop, error) {
 	data, err := proxyConfigData(ctx, cl, s.namespace(0))
 	if err != nil {
 		return nil, err
@@ -372,16 +372,20 @@ func startBaseline(ctx context.Context, cfg *rest.Config, cl client.Client, s me
 		return nil, err
 	}
 	cpu0 := cpu()
+	profiled := profiler.start(ctx, "bare")
 	if r.bareElapsed, err = bare.round(ctx, 1, nil); err != nil {
 		return nil, err
 	}
 	r.bareCPU = cpu().minus(cpu0)
+	if err := profiled(); err != nil {
+		progress("%v", err)
+	}
 	r.bareRate = float64(s.pods) / r.bareElapsed.Seconds()
 	return bare, nil
 }
 
 // finishBaseline times a round of updates each followed by a patch of a mesh pod into r.
-func finishBaseline(ctx context.Context, cl client.Client, bare *bareLoop, s meshSize, cpu func() cpuTimes, r *results) error {
+func finishBaseline(ctx context.Context, cl client.Client, bare *bareLoop, s meshSize, cpu func() cpuTimes, profiler *phaseProfiler, r *results) error {
 	var names []types.NamespacedName
 	for _, ns := range s.meshNamespaces() {
 		pods := &corev1.PodList{}
@@ -398,10 +402,14 @@ func finishBaseline(ctx context.Context, cl client.Client, bare *bareLoop, s mes
 	names = names[:s.pods]
 	var err error
 	cpu0 := cpu()
+	profiled := profiler.start(ctx, "bare-pod")
 	if r.barePairElapsed, err = bare.round(ctx, 2, names); err != nil {
 		return err
 	}
 	r.barePairCPU = cpu().minus(cpu0)
+	if err := profiled(); err != nil {
+		progress("%v", err)
+	}
 	r.barePairRate = float64(s.pods) / r.barePairElapsed.Seconds()
 	return nil
 }
@@ -419,12 +427,16 @@ func startCluster(b *testing.B, p params, assets string) *cluster.Cluster {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c, err := cluster.Start(ctx, cluster.Options{
+	opts := cluster.Options{
 		AssetsDir: assets,
 		StateDir:  state,
 		Nodes:     (p.size.pods + podsPerNode - 1) / podsPerNode,
 		Logf:      progress,
-	})
+	}
+	if p.cpuProfile > 0 {
+		opts.ExtraArgs = map[string][]string{cluster.APIServer: {"--profiling=true"}} // phaseProfiler
+	}
+	c, err := cluster.Start(ctx, opts)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -49,6 +49,7 @@ import (
 	"github.com/mizzen-mesh/mizzen/internal/admission"
 	"github.com/mizzen-mesh/mizzen/internal/capture"
 	"github.com/mizzen-mesh/mizzen/internal/identity"
+	"github.com/mizzen-mesh/mizzen/internal/lazylog"
 	"github.com/mizzen-mesh/mizzen/internal/inject"
 	"github.com/mizzen-mesh/mizzen/internal/metricsauth"
 )
@@ -167,7 +168,8 @@ func main() {
 		// were ~3 MiB of the manager's memory at 2,000 proxies).
 		goruntime.MemProfileRate = 0
 	}
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
+	// Values held until a line is written: every reconcile gets a logger with four of them.
+	ctrl.SetLogger(lazylog.New(zap.New(zap.UseFlagOptions(&opts.zap))))
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		ctrl.Log.WithName("setup").Error(err, "loading kubeconfig")

@@ -33,8 +33,10 @@
 // CPU: every phase also reports the CPU time (user + system, from /proc) that each process of the
 // run — apiserver, etcd, controllers, kwok, manager, the harness with its bare client — spent per
 // write. On a machine whose two cores everything shares, that is the steadier measure of what a
-// write costs; MIZZEN_SCALE_CPU_PROFILE=<seconds> also saves the manager's CPU profile from the
-// one-VS change on (manager-rollout.cpu.pprof beside its log).
+// write costs; MIZZEN_SCALE_CPU_PROFILE=<seconds> also saves the CPU profiles of the manager and of
+// kube-apiserver (then run with --profiling=true) for that long from the start of the bare round,
+// the bare+pod round and the one-VS change: mizzen-manager-{bare,bare-pod,rollout}.cpu.pprof and
+// kube-apiserver-….cpu.pprof beside the manager's log.
 //
 // Memory: with MIZZEN_SCALE_PROFILES=1 (implied by MIZZEN_SCALE_CPU_PROFILE) the manager serves
 // pprof on a loopback port (--pprof-bind-address), and the harness saves heap profiles beside the
@@ -75,37 +77,45 @@
 // afternoon; the CPU per write is steadier). Current code, as shipped (config/manager: GOGC=25,
 // GOMEMLIMIT=400MiB; --stamp-pods; API responses uncompressed and not decoded; no pprof):
 //
-//	100 × 1,000 (MIZZEN_SCALE_ALL=0): convergence 2 m 12 s, idle after 3 m 03 s; main ConfigMap
-//	            146 KiB; one VS 90/10 → 50/50 Ready in 16.6 s: 1,000 writes (143 MiB), 1,000/1,000
-//	            proxies with a new hash, 2 snapshot builds; no-op: 0 writes, 1,000 renders; peak
-//	            RSS 88 MiB (50 anonymous, 37 the binary's pages; 107–116 MiB at GOGC=50 before the
-//	            shared inbound listener); bare 113.3 writes/s, bare+pod 95.8, manager 62.5 = 55% of
-//	            bare, 65% of bare+pod. CPU per proxy: 29.8 ms (apiserver 13.2, manager 7.0, etcd
-//	            4.6); bare CPU per write / that = 53%. At GOGC=50 with the same rendering (the
-//	            inbound listener shared, lds.yaml memoized): one VS 14.3 s, manager 5.1 ms per proxy,
-//	            51% of bare, 79% of bare+pod (bare 138.2, bare+pod 88.7), peak RSS 112 MiB; before
-//	            it (each sidecar's inbound listener rendered and verified for it alone, lds.yaml
-//	            assembled and hashed per proxy): one VS 18.3 s, manager 9.7 ms per proxy, 41% of
-//	            bare, 69% of bare+pod.
-//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0): one VS Ready in 9.1 s; bare
-//	            142.9 writes/s, manager 118.3 writes/s = 83% of bare (74% two sessions ago); CPU
-//	            per write: manager 16.3 ms per proxy (apiserver 6.7, manager 5.1, etcd 3.1), bare
-//	            CPU per write / that = 79%; peak RSS 90 MiB.
+//	100 × 1,000 (MIZZEN_SCALE_ALL=0): convergence 2 m 05 s, idle after 2 m 51 s; main ConfigMap
+//	            146 KiB; one VS 90/10 → 50/50 Ready in 16.3 s: 1,000 writes (143 MiB), 1,000/1,000
+//	            proxies with a new hash, 1 snapshot build; no-op: 0 writes, 1,000 renders; peak RSS
+//	            82 MiB (44 anonymous, 38 the binary's pages); bare 131.5 writes/s, bare+pod 87.2,
+//	            manager 61.2 = 47% of bare, 70% of bare+pod. CPU per proxy: 29.6 ms (apiserver 14.0,
+//	            etcd 5.6, manager 5.5 — 7.0 at 1cb1c4c); a ConfigMap write plus a
+//	            pod patch from the bare client cost 20.5 ms in that run (the control plane's share
+//	            varies by a few ms between phases and runs: etcd compactions, the apiserver's
+//	            collections). With CPU profiles (MIZZEN_SCALE_CPU_PROFILE=15): manager 6.1 ms per
+//	            proxy, 53% of bare, 88% of bare+pod; at 1cb1c4c 7.2–8.4 ms,
+//	            77–87%. A one-VS rollout allocated 140 MB in the manager, 422 MB before
+//	            (alloc_space of manager-heap-one-vs.pprof minus -converged.pprof): the ConfigMap
+//	            bodies (146 KiB each, now sent from the files' strings), gzipped metrics scrapes
+//	            (the harness's, now uncompressed), the rollout tracker's sorted rule names, zap's
+//	            encoding of every reconcile logger's values; and the four workers no longer render
+//	            the same new cluster side by side (476 renders of 300 clusters after a change).
+//	            Earlier (at 1cb1c4c, GOGC=25): one VS 16.6 s, manager 7.0 ms per proxy, 55% of
+//	            bare, 65% of bare+pod; at GOGC=50, 5.1 ms; before the shared inbound listener and
+//	            memoized lds.yaml, 9.7 ms, 41% of bare, 69% of bare+pod.
+//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0): one VS Ready in 10.0 s; bare
+//	            117.6 writes/s, manager 99.8 writes/s = 85% of bare (83% at 1cb1c4c, 74% before);
+//	            CPU per proxy 17.8 ms (apiserver 7.3, etcd 4.4, manager 4.3 — 5.1 at 1cb1c4c),
+//	            bare CPU per write / that = 85%; peak RSS 81 MiB.
 //	1,000 × 2,000 in 20 namespaces, scoped (MIZZEN_SCALE_NAMESPACES=20 MIZZEN_SCALE_EGRESS=namespace
-//	            MIZZEN_SCALE_ALL=0): convergence 6 m 24 s, idle after 6 m 38 s (7,493 writes, 4,860
-//	            renders, 2,201 snapshot builds; 5 m 36 s – 7 m 19 s over this and the last
-//	            session's runs, with the machine's other load); main ConfigMap 80 KiB; one VS Ready
-//	            in 1.7 s on its namespace's 100 proxies (1.7–2.9 s over the runs): 100 writes
-//	            (7.8 MiB), 101 renders, 1 snapshot build; manager CPU 12.7 ms per proxy (11.6–17.3
-//	            over the runs: a change's fixed costs — a snapshot, the status reconcilers'
-//	            re-check of all 2,000 rules, a quarter of it — shared by 100 proxies); bare 174.6
-//	            writes/s, bare+pod 85.5, manager 57.4 = 33% of bare, 67% of bare+pod; no-op (a
-//	            Service annotated per namespace): 2,000 renders, 0 writes; peak RSS 143 MiB (104
-//	            anonymous, 37 the binary's pages; 142 MiB in a second run, converged in 5 m 37 s). The live heap peaked at 66 MB (gctrace; 77–81
-//	            at the start of this session), the heap at 83. Allocations until idle (the sum of
-//	            gctrace's heap growth between collections): 15.5 GB in 2,029 collections (the
-//	            collector 23% of the manager's CPU) — 15.9 GB in 974 at GOGC=50 at the end of the
-//	            last session, 23.7 GB in 1,432 at its start. On the way (this session): 177 MiB at
+//	            MIZZEN_SCALE_ALL=0): convergence 5 m 30 s, idle after 5 m 44 s (7,464 writes, 4,851
+//	            renders, 2,059 snapshot builds; 5 m 30 s – 7 m 19 s over this and the last two
+//	            sessions' runs, with the machine's other load); main ConfigMap 80 KiB; one VS Ready
+//	            in 1.5 s on its namespace's 100 proxies (1.5–2.9 s over the runs): 100 writes
+//	            (7.8 MiB), 102 renders, 2 snapshot builds; manager CPU 10.3 ms per proxy (11.6–17.3
+//	            in runs up to 1cb1c4c: a change's fixed costs — a snapshot, the status
+//	            reconcilers' re-check of all 2,000 rules, a quarter of it — shared by 100 proxies);
+//	            bare 160.4 writes/s, bare+pod 98.7, manager 67.0 = 42% of bare, 68% of bare+pod;
+//	            no-op (a Service annotated per namespace): 2,000 renders, 0 writes; peak RSS 137 MiB
+//	            (98 anonymous, 39 the binary's pages; 142–143 MiB in two runs at 1cb1c4c,
+//	            before the ConfigMap bodies were sent without a copy). At 1cb1c4c the live heap
+//	            peaked at 66 MB (gctrace; 77–81 before), the heap at 83. Allocations until idle
+//	            (the sum of gctrace's heap growth between collections): 15.5 GB in 2,029
+//	            collections (the collector 23% of the manager's CPU) — 15.9 GB in 974 at GOGC=50 a
+//	            session earlier, 23.7 GB in 1,432 before that. On the way to 1cb1c4c: 177 MiB at
 //	            GOGC=50 with the rules held without status and the shared inbound listener (a run
 //	            with pprof), 151 MiB with GOGC=30, 150 MiB with GOGC=30 and the renderer's idle
 //	            sweep, 143 MiB with GOGC=25 and the shared managed-by labels. With
@@ -124,6 +134,17 @@
 // much as a ConfigMap write of 150 KiB (apiserver patch path, and every pod watcher: scheduler,
 // controller-manager, kwok, manager), so with --stamp-pods (the default) the manager cannot
 // reach more than bare / (bare + pod patch) of the bare ConfigMap rate whatever its own cost.
+// kube-apiserver's CPU profiles of the phases (MIZZEN_SCALE_CPU_PROFILE=5 at 100 × 1,000): a
+// ConfigMap update cost it ≈4.7 ms, a ConfigMap update and a pod patch ≈13.3 ms; of the patch's
+// ≈8.6 ms, applying it ≈1.8 (the pod to JSON and back ≈0.9, recomputing its managed fields
+// ≈0.9), the rest its storage update, validation, admission, watch fan-out and collections. Every
+// patch type goes through JSON, and an update would need the whole pod (the manager's cache keeps
+// a trimmed one) and lose concurrent changes to it, so the stamp stays a merge patch.
+// The manager's share now (15 s profile of the rollout): the collector a
+// quarter, rendering a fifth (the clusters a change makes new, once each; the per-proxy lookups
+// and envoy.yaml's node), the HTTP/2 client and the informers' decoding most of the rest; ≈1 ms
+// of its 5.5 per proxy is handling the echo of its own pod patch and ConfigMap write, as it does
+// for the bare client's pod patches.
 // The manager's own share of a one-VS rollout at 100 × 1,000 (MIZZEN_SCALE_CPU_PROFILE=10, at
 // GOGC=50): rendering was 40% of it, most of that each sidecar's inbound listener — the same for
 // every sidecar whose workload serves the same ports, but built per proxy, so rendered, decoded and
@@ -141,7 +162,7 @@
 // pages; 50 MiB when go-control-plane's discovery package linked all of gRPC). The live heap grows
 // with the mesh through the convergence to its peak in the last minute and falls by a quarter
 // once translations idle for 10 s are released. Of the live heap after convergence (61 MB sampled
-// before this session's last changes): the informers ≈22 MB (2,000 rules JSON-decoded with their
+// in an earlier session): the informers ≈22 MB (2,000 rules JSON-decoded with their
 // status ≈7 MB — 10.7 MB when the newest snapshot held each rule's previous object, status and
 // all —, 4,000 ConfigMaps' metadata ≈3.7 MB, 2,000 pods ≈5 MB, EndpointSlices and Services
 // ≈2.5 MB), envoy.Cache ≈14 MB (YAML of the resources ≈8, memoized files ≈4 — now at most 2 —,
@@ -152,9 +173,10 @@
 // returned and collector metadata made the anonymous RSS about 1.8 times the live heap; at
 // GOGC=25, 1.6 times.
 // Allocations during a convergence: 54 GB before the problem cache and the uncopied stores,
-// 39.5 GB after them (alloc_space of manager-heap-end.pprof), 23.7 GB until idle before this
-// session (gctrace), 15.9 GB at the end of the last, 15.5 GB now. Of the 34 GB a whole run allocated before this session
-// (manager-heap-end.pprof, alloc_space): the status reconcilers' problem translations 7.5 GB — a snapshot whose rules, services or endpoint identities changed
+// 39.5 GB after them (alloc_space of manager-heap-end.pprof), 23.7 GB until idle two sessions
+// before 1cb1c4c (gctrace), 15.9 GB one session before, 15.5 GB at 1cb1c4c. Of the 34 GB a whole
+// run allocated earlier (manager-heap-end.pprof, alloc_space): the status reconcilers' problem
+// translations 7.5 GB — a snapshot whose rules, services or endpoint identities changed
 // translated a sidecar of every namespace; now a namespace's problems are found again only when
 // its translation's questions get other answers (internal/translate/outboundreads.go): 2.5 GB
 // of 26.7 —, the route index's rebuilds 2.2 GB (0.1: it files what changed), the cluster
@@ -164,10 +186,11 @@
 // the resources that changed (protojson, the strict decoding and the deep validation every
 // fragment passes: 5.8 GB) and building a snapshot per change.
 //
-// Targets of the issue: zero writes on a no-op resync — met at every size. ≥ 70% of the bare
-// write rate at 1,000 pods — met with --stamp-pods=false (83% now; 70–74% in earlier sessions);
-// with the pod stamp, the default, the manager makes two writes per proxy and reaches 51–55% of
-// the bare ConfigMap rate, 65–79% of the bare rate of a ConfigMap write plus a pod patch (the
-// like-for-like baseline, itself 64–85% of bare between runs). RSS < 150 MiB at 1,000 services /
-// 2,000 pods — met as shipped: 142–143 MiB in two runs (GOGC=25; 88 MiB at 100 × 1,000).
+// Targets of the issue: zero writes on a no-op resync — met at every size. RSS < 150 MiB at 1,000
+// services / 2,000 pods — met as shipped: 137 MiB (142–143 at 1cb1c4c; GOGC=25;
+// 82 MiB at 100 × 1,000). ≥ 70% of the bare write rate at 1,000 pods — met with
+// --stamp-pods=false (85%); with the pod stamp, the default, every proxy change is a ConfigMap
+// write and a pod patch, and the bare client making the same two writes reaches 61–74% of its own
+// ConfigMap-only rate (runs after 1cb1c4c; 64–85% before): the manager reaches 47–53% of
+// the bare ConfigMap rate and 70–88% of that like-for-like baseline (65–79% at 1cb1c4c).
 package scale

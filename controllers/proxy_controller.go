@@ -450,7 +450,8 @@ func (r *ProxyReconciler) applyConfig(ctx context.Context, pod *corev1.Pod, id s
 
 // sweepRendered drops, every translationIdleRelease until ctx is done, the rendered resources no
 // render used since the previous sweep (envoy.Cache.SweepUnused): those earlier snapshots left
-// behind, which otherwise stay until the cache's bound is reached.
+// behind, which otherwise stay until the cache's bound is reached. While nothing renders it keeps
+// what the last renders used, for the next change.
 func (r *ProxyReconciler) sweepRendered(ctx context.Context) error {
 	return every(ctx, translationIdleRelease, func() { r.renderer.SweepUnused() })
 }

@@ -77,23 +77,25 @@
 // afternoon; the CPU per write is steadier). Current code, as shipped (config/manager: GOGC=25,
 // GOMEMLIMIT=400MiB; --stamp-pods; API responses uncompressed and not decoded; no pprof):
 //
-//	100 × 1,000 (MIZZEN_SCALE_ALL=0): convergence 2 m 05 s, idle after 2 m 51 s; main ConfigMap
-//	            146 KiB; one VS 90/10 → 50/50 Ready in 16.3 s: 1,000 writes (143 MiB), 1,000/1,000
-//	            proxies with a new hash, 1 snapshot build; no-op: 0 writes, 1,000 renders; peak RSS
-//	            82 MiB (44 anonymous, 38 the binary's pages); bare 131.5 writes/s, bare+pod 87.2,
-//	            manager 61.2 = 47% of bare, 70% of bare+pod. CPU per proxy: 29.6 ms (apiserver 14.0,
-//	            etcd 5.6, manager 5.5 — 7.0 at 1cb1c4c); a ConfigMap write plus a
-//	            pod patch from the bare client cost 20.5 ms in that run (the control plane's share
-//	            varies by a few ms between phases and runs: etcd compactions, the apiserver's
-//	            collections). With CPU profiles (MIZZEN_SCALE_CPU_PROFILE=15): manager 6.1 ms per
-//	            proxy, 53% of bare, 88% of bare+pod; at 1cb1c4c 7.2–8.4 ms,
-//	            77–87%. A one-VS rollout allocated 140 MB in the manager, 422 MB before
+//	100 × 1,000 (MIZZEN_SCALE_ALL=0): convergence 1 m 59 s, idle after 2 m 44 s; main ConfigMap
+//	            146 KiB; one VS 90/10 → 50/50 Ready in 12.0 s: 1,000 writes (143 MiB), 1,000/1,000
+//	            proxies with a new hash, 2 snapshot builds; no-op: 0 writes, 1,000 renders; peak RSS
+//	            82 MiB (43 anonymous, 39 the binary's pages); bare 141.4 writes/s, bare+pod 94.2,
+//	            manager 83.4 = 59% of bare, 89% of bare+pod. CPU per proxy: 21.8 ms (apiserver 10.5,
+//	            etcd 4.2, manager 3.9 — 7.0 at 1cb1c4c); a ConfigMap write plus a pod patch from the
+//	            bare client 19.3 ms. Before the renderer kept what the last renders used through a
+//	            quiet spell (the rollout began by rendering again the 300 clusters every proxy
+//	            sees): one VS 16.3 s, manager 5.5 ms per proxy, 47% of bare, 70% of bare+pod (the
+//	            control plane's share varies by a few ms per proxy between phases and runs: etcd
+//	            compactions, the apiserver's collections); with CPU profiles
+//	            (MIZZEN_SCALE_CPU_PROFILE=15) 6.1 ms, 53%, 88%; at 1cb1c4c 7.2–8.4 ms, 77–87%.
+//	            A one-VS rollout allocated 140 MB in the manager, 422 MB at 1cb1c4c
 //	            (alloc_space of manager-heap-one-vs.pprof minus -converged.pprof): the ConfigMap
 //	            bodies (146 KiB each, now sent from the files' strings), gzipped metrics scrapes
 //	            (the harness's, now uncompressed), the rollout tracker's sorted rule names, zap's
 //	            encoding of every reconcile logger's values; and the four workers no longer render
 //	            the same new cluster side by side (476 renders of 300 clusters after a change).
-//	            Earlier (at 1cb1c4c, GOGC=25): one VS 16.6 s, manager 7.0 ms per proxy, 55% of
+//	            At 1cb1c4c (GOGC=25): one VS 16.6 s, manager 7.0 ms per proxy, 55% of
 //	            bare, 65% of bare+pod; at GOGC=50, 5.1 ms; before the shared inbound listener and
 //	            memoized lds.yaml, 9.7 ms, 41% of bare, 69% of bare+pod.
 //	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0): one VS Ready in 10.0 s; bare
@@ -101,21 +103,22 @@
 //	            CPU per proxy 17.8 ms (apiserver 7.3, etcd 4.4, manager 4.3 — 5.1 at 1cb1c4c),
 //	            bare CPU per write / that = 85%; peak RSS 81 MiB.
 //	1,000 × 2,000 in 20 namespaces, scoped (MIZZEN_SCALE_NAMESPACES=20 MIZZEN_SCALE_EGRESS=namespace
-//	            MIZZEN_SCALE_ALL=0): convergence 5 m 30 s, idle after 5 m 44 s (7,464 writes, 4,851
-//	            renders, 2,059 snapshot builds; 5 m 30 s – 7 m 19 s over this and the last two
-//	            sessions' runs, with the machine's other load); main ConfigMap 80 KiB; one VS Ready
-//	            in 1.5 s on its namespace's 100 proxies (1.5–2.9 s over the runs): 100 writes
-//	            (7.8 MiB), 102 renders, 2 snapshot builds; manager CPU 10.3 ms per proxy (11.6–17.3
-//	            in runs up to 1cb1c4c: a change's fixed costs — a snapshot, the status
-//	            reconcilers' re-check of all 2,000 rules, a quarter of it — shared by 100 proxies);
-//	            bare 160.4 writes/s, bare+pod 98.7, manager 67.0 = 42% of bare, 68% of bare+pod;
-//	            no-op (a Service annotated per namespace): 2,000 renders, 0 writes; peak RSS 137 MiB
-//	            (98 anonymous, 39 the binary's pages; 142–143 MiB in two runs at 1cb1c4c,
-//	            before the ConfigMap bodies were sent without a copy). At 1cb1c4c the live heap
-//	            peaked at 66 MB (gctrace; 77–81 before), the heap at 83. Allocations until idle
-//	            (the sum of gctrace's heap growth between collections): 15.5 GB in 2,029
-//	            collections (the collector 23% of the manager's CPU) — 15.9 GB in 974 at GOGC=50 a
-//	            session earlier, 23.7 GB in 1,432 before that. On the way to 1cb1c4c: 177 MiB at
+//	            MIZZEN_SCALE_ALL=0): convergence 5 m 18 s, idle after 5 m 30 s (7,415 writes, 4,825
+//	            renders, 1,997 snapshot builds; 5 m 18 s – 7 m 19 s over the runs of this and the
+//	            last two sessions, with the machine's other load); main ConfigMap 80 KiB; one VS
+//	            Ready in 1.7 s on its namespace's 100 proxies (1.5–2.9 s over the runs): 100 writes
+//	            (7.8 MiB), 102 renders, 2 snapshot builds; manager CPU 10.6 ms per proxy (10.3 in
+//	            the run before; 11.6–17.3 in runs up to 1cb1c4c: a change's fixed costs — a
+//	            snapshot, the status reconcilers' re-check of all 2,000 rules, a quarter of it —
+//	            shared by 100 proxies); bare 149.6 writes/s, bare+pod 93.3, manager 57.3 = 38% of
+//	            bare, 61% of bare+pod (42%, 68% the run before);
+//	            no-op (a Service annotated per namespace): 2,000 renders, 0 writes; peak RSS 134 MiB
+//	            (97 anonymous, 37 the binary's pages; 137 MiB the run before, 142–143 MiB in two
+//	            runs at 1cb1c4c, before the ConfigMap bodies were sent without a copy). At 1cb1c4c
+//	            the live heap peaked at 66 MB (gctrace; 77–81 before), the heap at 83. Allocations
+//	            until idle (the sum of gctrace's heap growth between collections): 15.5 GB in
+//	            2,029 collections (the collector 23% of the manager's CPU) — 15.9 GB in 974 at
+//	            GOGC=50 a session earlier, 23.7 GB in 1,432 before that. On the way to 1cb1c4c: 177 MiB at
 //	            GOGC=50 with the rules held without status and the shared inbound listener (a run
 //	            with pprof), 151 MiB with GOGC=30, 150 MiB with GOGC=30 and the renderer's idle
 //	            sweep, 143 MiB with GOGC=25 and the shared managed-by labels. With
@@ -187,10 +190,11 @@
 // fragment passes: 5.8 GB) and building a snapshot per change.
 //
 // Targets of the issue: zero writes on a no-op resync — met at every size. RSS < 150 MiB at 1,000
-// services / 2,000 pods — met as shipped: 137 MiB (142–143 at 1cb1c4c; GOGC=25;
+// services / 2,000 pods — met as shipped: 134–137 MiB (142–143 at 1cb1c4c; GOGC=25;
 // 82 MiB at 100 × 1,000). ≥ 70% of the bare write rate at 1,000 pods — met with
 // --stamp-pods=false (85%); with the pod stamp, the default, every proxy change is a ConfigMap
 // write and a pod patch, and the bare client making the same two writes reaches 61–74% of its own
-// ConfigMap-only rate (runs after 1cb1c4c; 64–85% before): the manager reaches 47–53% of
-// the bare ConfigMap rate and 70–88% of that like-for-like baseline (65–79% at 1cb1c4c).
+// ConfigMap-only rate (runs after 1cb1c4c; 64–85% before): the manager reaches 47–59% of
+// the bare ConfigMap rate and 70–89% of that like-for-like baseline (65–79% at 1cb1c4c) — 59%
+// and 89% as the code stands.
 package scale

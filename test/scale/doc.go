@@ -98,10 +98,11 @@
 //	            At 1cb1c4c (GOGC=25): one VS 16.6 s, manager 7.0 ms per proxy, 55% of
 //	            bare, 65% of bare+pod; at GOGC=50, 5.1 ms; before the shared inbound listener and
 //	            memoized lds.yaml, 9.7 ms, 41% of bare, 69% of bare+pod.
-//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0): one VS Ready in 10.0 s; bare
-//	            117.6 writes/s, manager 99.8 writes/s = 85% of bare (83% at 1cb1c4c, 74% before);
-//	            CPU per proxy 17.8 ms (apiserver 7.3, etcd 4.4, manager 4.3 — 5.1 at 1cb1c4c),
-//	            bare CPU per write / that = 85%; peak RSS 81 MiB.
+//	the same with --stamp-pods=false (MIZZEN_SCALE_STAMP_PODS=0): one VS Ready in 8.2 s; bare
+//	            144.9 writes/s, manager 122.5 writes/s = 85% of bare (85% too before the renderer
+//	            kept resources through quiet spells, with the bare client at 117.6; 83% at 1cb1c4c,
+//	            74% before); CPU per proxy 14.6 ms (apiserver 6.4, etcd 3.5, manager 3.2 — 5.1 at
+//	            1cb1c4c), bare CPU per write / that = 85%; peak RSS 82 MiB.
 //	1,000 × 2,000 in 20 namespaces, scoped (MIZZEN_SCALE_NAMESPACES=20 MIZZEN_SCALE_EGRESS=namespace
 //	            MIZZEN_SCALE_ALL=0): convergence 5 m 18 s, idle after 5 m 30 s (7,415 writes, 4,825
 //	            renders, 1,997 snapshot builds; 5 m 18 s – 7 m 19 s over the runs of this and the

@@ -194,7 +194,7 @@
 // services / 2,000 pods — met as shipped: 134–137 MiB (142–143 at 1cb1c4c; GOGC=25;
 // 82 MiB at 100 × 1,000). ≥ 70% of the bare write rate at 1,000 pods — met with
 // --stamp-pods=false (85%); with the pod stamp, the default, every proxy change is a ConfigMap
-// write and a pod patch, and the bare client making the same two writes reaches 61–74% of its own
+// write and a pod patch, and the bare client making the same two writes reaches 57–74% of its own
 // ConfigMap-only rate (runs after 1cb1c4c; 64–85% before): the manager reaches 47–59% of
 // the bare ConfigMap rate and 70–89% of that like-for-like baseline (65–79% at 1cb1c4c) — 59%
 // and 89% as the code stands.

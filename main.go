@@ -49,8 +49,8 @@ import (
 	"github.com/mizzen-mesh/mizzen/internal/admission"
 	"github.com/mizzen-mesh/mizzen/internal/capture"
 	"github.com/mizzen-mesh/mizzen/internal/identity"
-	"github.com/mizzen-mesh/mizzen/internal/lazylog"
 	"github.com/mizzen-mesh/mizzen/internal/inject"
+	"github.com/mizzen-mesh/mizzen/internal/lazylog"
 	"github.com/mizzen-mesh/mizzen/internal/metricsauth"
 )
 

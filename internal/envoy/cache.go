@@ -466,8 +466,8 @@ func (c *Cache) storeDoc(key [sha256.Size]byte, text []byte) *document {
 	if m.byKey == nil {
 		m.byKey = map[[sha256.Size]byte]*document{}
 	}
-	if _, ok := m.byKey[key]; ok { // a concurrent render of the same file
-		return m.byKey[key]
+	if stored, ok := m.byKey[key]; ok { // a concurrent render of the same file
+		return stored
 	}
 	for len(m.order) > 0 && m.bytes+len(text) > maxDocBytes {
 		m.bytes -= len(m.byKey[m.order[0]].text)

@@ -59,11 +59,16 @@ func saveProfile(c *http.Client, url, file string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s: %s", url, resp.Status)
 	}
+	return writeFile(file, resp.Body)
+}
+
+// writeFile writes what r reads into file.
+func writeFile(file string, r io.Reader) error {
 	f, err := os.Create(file)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
+	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", file, err)
 	}

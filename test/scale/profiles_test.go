@@ -3,8 +3,6 @@ package scale
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -58,13 +56,5 @@ func (p *phaseProfiler) apiserverProfile(ctx context.Context, file string) error
 		return err
 	}
 	defer body.Close()
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, body); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", file, err)
-	}
-	return f.Close()
+	return writeFile(file, body)
 }
